@@ -1,0 +1,1 @@
+"""tinyconv: AlexNet (Krizhevsky, Sutskever & Hinton, 2012) from scratch on NumPy and CuPy."""
