@@ -4,6 +4,8 @@ Attributes register themselves, as in PyTorch: assigning a :class:`Parameter` or
 Module to ``self.name`` is all a layer does to have it found by ``parameters()``,
 ``state_dict()``, ``train()``/``eval()`` and ``to(device)``. The order of assignment
 is the order of iteration, and names are dotted paths (``"features.0.weight"``).
+Modules or Parameters kept inside a list or dict are not found: use
+:class:`~tinyconv.nn.Sequential`, or assign each one to its own attribute.
 
 Buffers (:meth:`Module.register_buffer`) are arrays that are saved and restored but
 not trained, such as the call counter of :class:`~tinyconv.nn.Dropout`.
