@@ -57,7 +57,7 @@ def http_server():
     """Serve bytes on 127.0.0.1: ``add(path, body, announced=None) -> url``; ``announced`` fakes Content-Length."""
     handler = type("Handler", (_Handler,), {"routes": {}})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
 
     def add(path, body, announced=None):

@@ -49,6 +49,13 @@ def test_connection_closed_early_is_not_taken_for_a_whole_file(http_server, tmp_
     assert list(tmp_path.iterdir()) == []
 
 
+def test_http_error_names_the_url_and_leaves_nothing(http_server, tmp_path):
+    url = http_server("/present.bin", BODY).replace("present", "absent")
+    with pytest.raises(OSError, match=f"could not download {url}: HTTP Error 404"):
+        download(url, tmp_path / "absent.bin", md5(BODY))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_extract_tar_writes_the_members(tmp_path):
     archive = tmp_path / "a.tgz"
     archive.write_bytes(tar_bytes({"top/x/1.txt": b"one", "top/2.txt": b"two"}))

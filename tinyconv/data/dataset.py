@@ -25,7 +25,22 @@ def fingerprint_files(paths) -> str:
     return digest.hexdigest()[:12]
 
 
-class ArrayDataset:
+class Dataset:
+    """Base of the datasets: subclasses set ``labels``, ``classes`` and ``name`` and define ``__getitem__``."""
+
+    labels: np.ndarray
+    classes: tuple
+    name: str
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+class ArrayDataset(Dataset):
     """Images (N, H, W, C) uint8 and labels (N,) int64 held in memory."""
 
     def __init__(self, images: np.ndarray, labels, classes, name: str):
@@ -42,13 +57,6 @@ class ArrayDataset:
         self.images, self.labels = images, labels
         self.classes = tuple(classes)
         self.name = name
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    def __len__(self) -> int:
-        return len(self.labels)
 
     def __getitem__(self, index):
         return self.images[index], int(self.labels[index])

@@ -10,10 +10,12 @@ would land outside the target folder, links and device files are refused.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import tarfile
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -59,12 +61,15 @@ def download(url: str, path, checksum: str, timeout: float = 60.0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            expected_size = response.headers.get("Content-Length")
-            received = 0
-            for chunk in iter(lambda: response.read(_CHUNK), b""):
-                out.write(chunk)
-                received += len(chunk)
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+                expected_size = response.headers.get("Content-Length")
+                received = 0
+                for chunk in iter(lambda: response.read(_CHUNK), b""):
+                    out.write(chunk)
+                    received += len(chunk)
+        except (urllib.error.URLError, http.client.HTTPException) as error:
+            raise OSError(f"could not download {url}: {error}; check the network and retry") from error
         if expected_size is not None and received != int(expected_size):
             raise OSError(
                 f"download of {url} was interrupted: got {received} of {expected_size} bytes; "

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tinyconv.data.dataset import fingerprint_files
+from tinyconv.data.dataset import Dataset, fingerprint_files
 from tinyconv.data.transforms import resize_center_crop
 
 _IMAGE_SUFFIXES = frozenset(s.lower() for s in Image.registered_extensions())
@@ -54,7 +54,7 @@ def _image_files(folder: Path) -> list[Path]:
     )
 
 
-class ImageFolder:
+class ImageFolder(Dataset):
     """Images in ``root/<class>/*`` as uint8 (resize, resize, 3) arrays with int64 labels.
 
     ``class_names`` maps folder names to readable names (e.g. WordNet ids to
@@ -98,13 +98,6 @@ class ImageFolder:
         self.name = f"imagefolder-{self.root.name}-{resize}-{fingerprint_files(self.files)}"
         if skip_corrupt:
             self._drop_corrupt(num_workers)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    def __len__(self) -> int:
-        return len(self.files)
 
     def __getitem__(self, index):
         index = int(index)
