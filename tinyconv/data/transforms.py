@@ -53,8 +53,9 @@ def crop(images: np.ndarray, top, left, size: int, flip=None, index=None, mean=N
     (``index`` defaults to 0..M-1), mirrored left-right where ``flip[m]``, minus the
     same window of ``mean`` (C, H, W) if given, plus ``shift[m]`` (C,) if given.
     One pass per crop does the HWC->CHW transpose, the cast, the mean and the shift
-    while the crop is in cache; this beats a whole-batch fancy-index gather about
-    4x at 227 px and is as fast at 28 px.
+    while the crop is in cache. Measured on a 2-core CPU against one whole-batch
+    gather over a sliding-window view (RGB): 3-6x faster at 32 to 227 px, 1.4x
+    slower at 28 px, so this one loop serves every size.
     """
     top, left = np.asarray(top), np.asarray(left)
     index = np.arange(len(top)) if index is None else np.asarray(index)
@@ -69,15 +70,12 @@ def crop(images: np.ndarray, top, left, size: int, flip=None, index=None, mean=N
         )
     out = np.empty((len(top), channels, size, size), np.float32)  # (M, C, s, s)
     for m, (i, y, x, mirror) in enumerate(zip(index, top, left, flip)):
-        window = images[i, y:y + size, x:x + size].transpose(2, 0, 1)  # (C, s, s) view
-        mean_window = None if mean is None else mean[:, y:y + size, x:x + size]
-        if mirror:
-            window = window[..., ::-1]
-            mean_window = None if mean is None else mean_window[..., ::-1]
+        step = -1 if mirror else 1  # a mirrored crop reads its columns backwards
+        window = images[i, y:y + size, x:x + size].transpose(2, 0, 1)[..., ::step]  # (C, s, s) view
         if mean is None:
             out[m] = window
         else:
-            np.subtract(window, mean_window, out=out[m])
+            np.subtract(window, mean[:, y:y + size, x:x + size][..., ::step], out=out[m])
         if shift is not None:
             out[m] += shift[m][:, None, None]
     return out
