@@ -25,17 +25,20 @@ whole (C, N, OH, OW) slices, looping over the KH*KW kernel offsets, never over p
 """
 from __future__ import annotations
 
+import operator
+
 from .. import backend
 from ..function import Function
 
 
 def pair(value, name: str) -> tuple[int, int]:
     """``3 -> (3, 3)``; ``(3, 2) -> (3, 2)`` (stride, padding, kernel_size as int or (h, w))."""
-    if isinstance(value, int):
-        return value, value
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value):
-        return int(value[0]), int(value[1])
-    raise TypeError(f"{name} must be an int or a pair of ints (h, w), got {value!r}")
+    try:
+        if isinstance(value, (tuple, list)) and len(value) == 2:
+            return operator.index(value[0]), operator.index(value[1])
+        return operator.index(value), operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or a pair of ints (h, w), got {value!r}") from None
 
 
 def conv_out_size(size: int, k: int, s: int, p: int) -> int:
@@ -153,11 +156,14 @@ class Conv2d(Function):
         col = im2col(x, KH, KW, SH, SW, PH, PW)                       # (C*KH*KW, N*OH*OW)
         w = weight.reshape(G, OC // G, -1)                            # (G, OC/G, C/G*KH*KW)
         y = xp.matmul(w, col.reshape(G, -1, N * OH * OW))             # (G, OC/G, N*OH*OW)
-        y = y.reshape(OC, N * OH * OW)
-        if bias is not None:
-            y += bias[:, None]
+        y = y.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3)            # (N, OC, OH, OW) view
+        out = xp.empty(y.shape, dtype=y.dtype)
+        if bias is None:
+            out[...] = y
+        else:                                                         # bias added during the copy
+            xp.add(y, bias[:, None, None], out=out)
         self.col, self.weight, self.x_shape, self.has_bias = col, weight, x.shape, bias is not None
-        return xp.ascontiguousarray(y.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3))  # (N, OC, OH, OW)
+        return out                                                    # (N, OC, OH, OW)
 
     def backward(self, gy):
         xp, G, weight = self.xp, self.groups, self.weight
