@@ -20,7 +20,7 @@ import numpy as np
 from .. import backend
 from ..function import Function
 from ..tensor import Tensor
-from .shape import check_input, pair
+from .shape import batch_chunks, check_input, pair
 
 
 def _out_size(size: int, k: int, s: int, p: int) -> int:
@@ -76,32 +76,44 @@ def _to_phases(xp, x, PH, PW, SW, Wq):
     return out
 
 
-def _from_phases(xp, g, x_shape, PH, PW, SW):
-    """The inverse of :func:`_to_phases` for gradients: drop the padding, interleave the phases."""
-    N, C, H, W = x_shape
-    gx = xp.zeros(x_shape, dtype=g.dtype)                               # columns no window reads stay 0
+def _from_phases(g, out, PH, PW, SW):
+    """The inverse of :func:`_to_phases` for gradients: drop the padding, interleave the phases.
+
+    ``out`` (N, C, H, W) starts at zero: columns that no window reads keep a zero gradient.
+    """
+    H, W = out.shape[2:]
     for phase in range(SW):
         first, q0, count = _phase_columns(W, PW, SW, g.shape[-1], phase)
-        gx[..., first:first + count * SW:SW] = g[phase, :, :, PH:PH + H, q0:q0 + count]
-    return gx
+        out[..., first:first + count * SW:SW] = g[phase, :, :, PH:PH + H, q0:q0 + count]
 
 
 class MaxPool2d(Function):
-    """Max pooling over KH x KW windows, SH x SW apart, on NCHW input padded with -inf (§3.4)."""
+    """Max pooling over KH x KW windows, SH x SW apart, on NCHW input padded with -inf (§3.4).
+
+    Runs over the batch in chunks (:func:`~.shape.batch_chunks`) so the phase copies and the
+    running maximum stay in the CPU cache.
+    """
 
     def __init__(self, kernel_size=3, stride=2, padding=0):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def forward(self, x):                                               # x: (N, C, H, W)
         check_input("max_pool2d", x, 4, "N, C, H, W")
-        (KH, KW), (SH, SW), (PH, PW), (OH, OW) = _pool_geometry(x.shape, self.kernel_size, self.stride,
-                                                                self.padding)
+        self.geometry = _pool_geometry(x.shape, self.kernel_size, self.stride, self.padding)
+        (KH, KW), _, _, (OH, OW) = self.geometry
         xp = self.xp
-        Wq = (KW - 1) // SW + OW                                        # phase columns any window reads
-        phases = _to_phases(xp, x, PH, PW, SW, Wq)                      # (SW, N, C, H + 2PH, Wq)
-        argmax = xp.zeros(x.shape[:2] + (OH, OW), dtype=np.uint8 if KH * KW <= 256 else np.int32)
-        windows = self._windows(phases, (KH, KW), (SH, SW), (OH, OW))
-        y = next(windows).copy()                                        # (N, C, OH, OW), offset 0
+        y = xp.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)             # (N, C, OH, OW)
+        self.argmax = xp.zeros(y.shape, dtype=np.uint8 if KH * KW <= 256 else np.int32)
+        for n in batch_chunks(x):
+            y[n] = self._forward_chunk(x[n], self.argmax[n])
+        self.x_shape = x.shape
+        return y
+
+    def _forward_chunk(self, x, argmax):
+        xp, ((KH, KW), (SH, SW), (PH, PW), (OH, OW)) = self.xp, self.geometry
+        phases = _to_phases(xp, x, PH, PW, SW, (KW - 1) // SW + OW)    # (SW, n, C, H + 2PH, Wq)
+        windows = self._windows(phases)
+        y = next(windows).copy()                                        # (n, C, OH, OW), offset 0
         spare, better = xp.empty_like(y), xp.empty(y.shape, dtype=bool)
         for offset, window in enumerate(windows, start=1):
             xp.maximum(y, window, out=spare)
@@ -109,28 +121,28 @@ class MaxPool2d(Function):
             # offsets only grow, so the latest winner is the largest: a max instead of a masked write
             xp.maximum(argmax, xp.multiply(better, offset, dtype=argmax.dtype), out=argmax)
             y, spare = spare, y
-        self.argmax, self.x_shape, self.phases_shape = argmax, x.shape, phases.shape
-        self.geometry = (KH, KW), (SH, SW), (PH, PW), (OH, OW)
         return y
 
     def backward(self, gy):                                             # gy: (N, C, OH, OW)
-        (KH, KW), (SH, SW), (PH, PW), (OH, OW) = self.geometry
-        xp = self.xp
-        g = xp.zeros(self.phases_shape, dtype=gy.dtype)                 # (SW, N, C, H + 2PH, Wq)
-        routed = xp.empty_like(gy)
-        for offset, window in enumerate(self._windows(g, (KH, KW), (SH, SW), (OH, OW))):
-            xp.multiply(gy, self.argmax == offset, out=routed)         # gy where this offset won
-            window += routed                                            # a view: adds into g
-        return _from_phases(xp, g, self.x_shape, PH, PW, SW)
+        xp, ((KH, KW), (SH, SW), (PH, PW), (OH, OW)) = self.xp, self.geometry
+        N, C, H, W = self.x_shape
+        gx = xp.zeros(self.x_shape, dtype=gy.dtype)
+        for n in batch_chunks(gy):
+            g = xp.zeros((SW, len(gy[n]), C, H + 2 * PH, (KW - 1) // SW + OW), dtype=gy.dtype)
+            routed = xp.empty_like(gy[n])
+            for offset, window in enumerate(self._windows(g)):
+                xp.multiply(gy[n], self.argmax[n] == offset, out=routed)   # gy where this offset won
+                window += routed                                        # a view: adds into g
+            _from_phases(g, gx[n], PH, PW, SW)
+        return gx
 
-    @staticmethod
-    def _windows(phases, kernel, stride, out):
+    def _windows(self, phases):
         """For each kernel offset (i, j), row-major: the input element at that offset of every window.
 
         Window (oh, ow) reads padded row oh * SH + i and column ow * SW + j, which is phase j % SW,
         phase column ow + j // SW.
         """
-        (KH, KW), (SH, SW), (OH, OW) = kernel, stride, out
+        (KH, KW), (SH, SW), _, (OH, OW) = self.geometry
         for i in range(KH):
             for j in range(KW):
                 yield phases[j % SW, :, :, i:i + SH * (OH - 1) + 1:SH, j // SW:j // SW + OW]  # (N, C, OH, OW)
