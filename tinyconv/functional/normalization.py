@@ -18,7 +18,7 @@ from __future__ import annotations
 from .. import backend
 from ..function import Function
 from ..tensor import Tensor
-from .shape import check_input
+from .shape import batch_chunks, check_input
 
 
 def alpha_to_torch(alpha: float, size: int) -> float:
@@ -44,46 +44,55 @@ def _check_lrn(x, size, alpha, beta, k, groups):
                          f"alpha={alpha}, beta={beta} (the paper: k=2, alpha=1e-4, beta=0.75)")
 
 
-def _window_sum(a, half):
-    """s[:, :, c] = sum of a[:, :, j] for |j - c| <= half, j inside the axis: the §3.3 window.
+def _window_sum(a, half, out):
+    """out[:, :, c] = sum of a[:, :, j] for |j - c| <= half, j inside the axis: the §3.3 window.
 
     ``a`` is (N, G, C/G, H, W), so the window never leaves a group. The sum runs over 2*half + 1
     shifted slices (few passes, no cumulative sum whose float32 differences would lose digits).
     """
-    s = a.copy()
+    out[...] = a
     for d in range(1, half + 1):
-        s[:, :, d:] += a[:, :, :-d]                                     # map c - d, where it exists
-        s[:, :, :-d] += a[:, :, d:]                                     # map c + d, where it exists
-    return s
+        out[:, :, d:] += a[:, :, :-d]                                   # map c - d, where it exists
+        out[:, :, :-d] += a[:, :, d:]                                   # map c + d, where it exists
+    return out
 
 
-def _pow_neg(xp, scale, beta):
-    """scale ** -beta. For the paper's beta = 0.75: 1 / (sqrt(s) * sqrt(sqrt(s))), several times
-    faster than pow on the CPU."""
-    if beta == 0.75:
-        root = xp.sqrt(scale)
-        p = xp.sqrt(root)
-        p *= root
-        return xp.reciprocal(p, out=p)
-    return xp.power(scale, -beta)
+def _pow_neg(xp, scale, beta, out):
+    """scale ** -beta into ``out``. For the paper's beta = 0.75: 1 / (sqrt(s) * sqrt(sqrt(s))),
+    several times faster than pow on the CPU."""
+    if beta != 0.75:
+        return xp.power(scale, -beta, out=out)
+    root = xp.sqrt(scale)
+    xp.sqrt(root, out=out)
+    out *= root
+    return xp.reciprocal(out, out=out)
 
 
 class LocalResponseNorm(Function):
-    """Local response normalization of §3.3 (see the module docstring for the formula)."""
+    """Local response normalization of §3.3 (see the module docstring for the formula).
+
+    Forward and backward run over the batch in chunks (:func:`~.shape.batch_chunks`): on the
+    CPU their dozen passes then stay in the cache, about three times faster than whole-batch passes.
+    """
 
     def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, groups=1):
         self.size, self.alpha, self.beta, self.k, self.groups = size, alpha, beta, k, groups
 
     def forward(self, x):                                               # x: (N, C, H, W)
         _check_lrn(x, self.size, self.alpha, self.beta, self.k, self.groups)
+        xp = self.xp
         N, C, H, W = x.shape
         a = x.reshape(N, self.groups, C // self.groups, H, W)           # (N, G, C/G, H, W), a view
-        scale = _window_sum(a * a, self.size // 2)                      # sum of a_j^2 over the window
-        scale *= self.xp.asarray(self.alpha, dtype=x.dtype)
-        scale += self.xp.asarray(self.k, dtype=x.dtype)                 # s_i = k + alpha * sum a_j^2
-        p = _pow_neg(self.xp, scale, self.beta)                         # s_i ** -beta
+        y, scale, p = xp.empty_like(a), xp.empty_like(a), xp.empty_like(a)
+        alpha, k = xp.asarray(self.alpha, dtype=x.dtype), xp.asarray(self.k, dtype=x.dtype)
+        for n in batch_chunks(a):
+            s = _window_sum(a[n] * a[n], self.size // 2, out=scale[n])  # sum of a_j^2 over the window
+            s *= alpha
+            s += k                                                      # s_i = k + alpha * sum a_j^2
+            _pow_neg(xp, s, self.beta, out=p[n])                        # s_i ** -beta
+            xp.multiply(a[n], p[n], out=y[n])                           # b_i = a_i * s_i ** -beta
         self.a, self.scale, self.p = a, scale, p
-        return (a * p).reshape(x.shape)                                 # b_i = a_i * s_i ** -beta
+        return y.reshape(x.shape)
 
     def backward(self, gy):
         # b_i = a_i s_i^-beta with s_i = k + alpha sum_{j in W(i)} a_j^2, so
@@ -91,16 +100,19 @@ class LocalResponseNorm(Function):
         # The window is symmetric (j in W(i) exactly when i in W(j), edges and groups included), so
         #   gx_j = gy_j s_j^-beta - 2 alpha beta a_j sum_{i in W(j)} gy_i b_i / s_i,
         # one more window sum, over t_i = gy_i a_i s_i^-beta / s_i.
-        a, scale, p = self.a, self.scale, self.p
+        xp, a, scale, p = self.xp, self.a, self.scale, self.p
         gy = gy.reshape(a.shape)                                        # (N, G, C/G, H, W)
-        t = gy * a
-        t *= p
-        t /= scale                                                      # gy_i b_i / s_i
-        w = _window_sum(t, self.size // 2)
-        w *= a
-        w *= self.xp.asarray(2 * self.alpha * self.beta, dtype=a.dtype)
-        gx = gy * p
-        gx -= w
+        gx = xp.empty_like(gy)
+        two_alpha_beta = xp.asarray(2 * self.alpha * self.beta, dtype=gy.dtype)
+        for n in batch_chunks(a):
+            t = gy[n] * a[n]
+            t *= p[n]
+            t /= scale[n]                                               # gy_i b_i / s_i
+            w = _window_sum(t, self.size // 2, out=xp.empty_like(t))
+            w *= a[n]
+            w *= two_alpha_beta
+            xp.multiply(gy[n], p[n], out=gx[n])
+            gx[n] -= w
         N, G, Cg, H, W = a.shape
         return gx.reshape(N, G * Cg, H, W)
 

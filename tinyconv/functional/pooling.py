@@ -10,6 +10,8 @@ one strided slice ``x[:, :, i::SH, j::SW]`` of shape (N, C, OH, OW), so a runnin
 over KH*KW slices is the pooled output, and remembering which offset won gives the argmax.
 The backward pass loops over the offsets again and adds the upstream gradient into the
 slice of each offset, where that offset won: overlapping windows accumulate.
+(To make those slices read contiguous memory, the columns are first split by their phase
+mod SW; see :func:`_to_phases`.)
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import numpy as np
 from .. import backend
 from ..function import Function
 from ..tensor import Tensor
-from .shape import check_input, pair
+from .shape import batch_chunks, check_input, pair
 
 
 def _out_size(size: int, k: int, s: int, p: int) -> int:
@@ -43,55 +45,107 @@ def _pool_geometry(x_shape, kernel_size, stride, padding):
     return (KH, KW), (SH, SW), (PH, PW), (OH, OW)
 
 
-def _pad_minus_inf(xp, x, PH, PW):
-    """Pad H and W with -inf, which never wins a maximum."""
-    if PH == 0 and PW == 0:
-        return x
-    return xp.pad(x, ((0, 0), (0, 0), (PH, PH), (PW, PW)), constant_values=-np.inf)
+def _phase_columns(W, PW, SW, Wq, phase):
+    """Which input columns land in column phase ``phase`` of the padded input.
+
+    Padded column q * SW + phase is input column q * SW + phase - PW. Returns (first, q0, count):
+    input columns first, first + SW, ... (count of them) go to phase columns q0, q0 + 1, ...
+    """
+    q0 = max(0, -(-(PW - phase) // SW))                                 # ceil((PW - phase) / SW)
+    first = q0 * SW + phase - PW
+    count = max(0, min(len(range(first, W, SW)), Wq - q0))
+    return first, q0, count
+
+
+def _to_phases(xp, x, PH, PW, SW, Wq):
+    """Pad x with -inf and split its columns by phase mod SW: (N, C, H, W) -> (SW, N, C, H + 2PH, Wq).
+
+    Each window offset then reads rows of contiguous elements instead of every SW-th one,
+    which is several times faster on the CPU; -inf never wins a maximum.
+    """
+    N, C, H, W = x.shape
+    out = xp.empty((SW, N, C, H + 2 * PH, Wq), dtype=x.dtype)
+    out[:, :, :, :PH] = -np.inf
+    out[:, :, :, PH + H:] = -np.inf
+    for phase in range(SW):
+        first, q0, count = _phase_columns(W, PW, SW, Wq, phase)
+        rows = out[phase, :, :, PH:PH + H]                             # (N, C, H, Wq)
+        rows[..., :q0] = -np.inf
+        rows[..., q0 + count:] = -np.inf
+        rows[..., q0:q0 + count] = x[..., first:first + count * SW:SW]
+    return out
+
+
+def _from_phases(g, out, PH, PW, SW):
+    """The inverse of :func:`_to_phases` for gradients: drop the padding, interleave the phases.
+
+    ``out`` (N, C, H, W) starts at zero: columns that no window reads keep a zero gradient.
+    """
+    H, W = out.shape[2:]
+    for phase in range(SW):
+        first, q0, count = _phase_columns(W, PW, SW, g.shape[-1], phase)
+        out[..., first:first + count * SW:SW] = g[phase, :, :, PH:PH + H, q0:q0 + count]
 
 
 class MaxPool2d(Function):
-    """Max pooling over KH x KW windows, SH x SW apart, on NCHW input padded with -inf (§3.4)."""
+    """Max pooling over KH x KW windows, SH x SW apart, on NCHW input padded with -inf (§3.4).
+
+    Runs over the batch in chunks (:func:`~.shape.batch_chunks`) so the phase copies and the
+    running maximum stay in the CPU cache.
+    """
 
     def __init__(self, kernel_size=3, stride=2, padding=0):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def forward(self, x):                                               # x: (N, C, H, W)
         check_input("max_pool2d", x, 4, "N, C, H, W")
-        (KH, KW), (SH, SW), (PH, PW), (OH, OW) = _pool_geometry(x.shape, self.kernel_size, self.stride,
-                                                                self.padding)
+        self.geometry = _pool_geometry(x.shape, self.kernel_size, self.stride, self.padding)
+        (KH, KW), _, _, (OH, OW) = self.geometry
         xp = self.xp
-        xpad = _pad_minus_inf(xp, x, PH, PW)                            # (N, C, H + 2PH, W + 2PW)
-        argmax = xp.zeros(x.shape[:2] + (OH, OW), dtype=np.uint8 if KH * KW <= 256 else np.int32)
-        y = None
-        for offset, window in enumerate(self._windows(xpad, (KH, KW), (SH, SW), (OH, OW))):
-            if y is None:
-                y = window.copy()                                       # (N, C, OH, OW)
-                continue
-            better = window > y          # strict: on ties the first offset wins, as in PyTorch
-            xp.copyto(argmax, offset, where=better)
-            xp.copyto(y, window, where=better)
-        self.argmax, self.x_shape, self.padded_shape = argmax, x.shape, xpad.shape
-        self.geometry = (KH, KW), (SH, SW), (PH, PW), (OH, OW)
+        y = xp.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)             # (N, C, OH, OW)
+        self.argmax = xp.zeros(y.shape, dtype=np.uint8 if KH * KW <= 256 else np.int32)
+        for n in batch_chunks(x):
+            y[n] = self._forward_chunk(x[n], self.argmax[n])
+        self.x_shape = x.shape
+        return y
+
+    def _forward_chunk(self, x, argmax):
+        xp, ((KH, KW), (SH, SW), (PH, PW), (OH, OW)) = self.xp, self.geometry
+        phases = _to_phases(xp, x, PH, PW, SW, (KW - 1) // SW + OW)    # (SW, n, C, H + 2PH, Wq)
+        windows = self._windows(phases)
+        y = next(windows).copy()                                        # (n, C, OH, OW), offset 0
+        spare, better = xp.empty_like(y), xp.empty(y.shape, dtype=bool)
+        for offset, window in enumerate(windows, start=1):
+            xp.maximum(y, window, out=spare)
+            xp.greater(spare, y, out=better)     # strictly larger: on ties the first offset wins, as in torch
+            # offsets only grow, so the latest winner is the largest: a max instead of a masked write
+            xp.maximum(argmax, xp.multiply(better, offset, dtype=argmax.dtype), out=argmax)
+            y, spare = spare, y
         return y
 
     def backward(self, gy):                                             # gy: (N, C, OH, OW)
-        (KH, KW), (SH, SW), (PH, PW), (OH, OW) = self.geometry
-        xp = self.xp
-        gx = xp.zeros(self.padded_shape, dtype=gy.dtype)                # (N, C, H + 2PH, W + 2PW)
-        zero = gy.dtype.type(0)
-        for offset, window in enumerate(self._windows(gx, (KH, KW), (SH, SW), (OH, OW))):
-            window += xp.where(self.argmax == offset, gy, zero)         # a view: adds into gx
-        H, W = self.x_shape[2:]
-        return gx[:, :, PH:PH + H, PW:PW + W]
+        xp, ((KH, KW), (SH, SW), (PH, PW), (OH, OW)) = self.xp, self.geometry
+        N, C, H, W = self.x_shape
+        gx = xp.zeros(self.x_shape, dtype=gy.dtype)
+        for n in batch_chunks(gy):
+            g = xp.zeros((SW, len(gy[n]), C, H + 2 * PH, (KW - 1) // SW + OW), dtype=gy.dtype)
+            routed = xp.empty_like(gy[n])
+            for offset, window in enumerate(self._windows(g)):
+                xp.multiply(gy[n], self.argmax[n] == offset, out=routed)   # gy where this offset won
+                window += routed                                        # a view: adds into g
+            _from_phases(g, gx[n], PH, PW, SW)
+        return gx
 
-    @staticmethod
-    def _windows(a, kernel, stride, out):
-        """The strided slice of ``a`` at each kernel offset (i, j), in row-major offset order."""
-        (KH, KW), (SH, SW), (OH, OW) = kernel, stride, out
+    def _windows(self, phases):
+        """For each kernel offset (i, j), row-major: the input element at that offset of every window.
+
+        Window (oh, ow) reads padded row oh * SH + i and column ow * SW + j, which is phase j % SW,
+        phase column ow + j // SW.
+        """
+        (KH, KW), (SH, SW), _, (OH, OW) = self.geometry
         for i in range(KH):
             for j in range(KW):
-                yield a[:, :, i:i + SH * (OH - 1) + 1:SH, j:j + SW * (OW - 1) + 1:SW]   # (N, C, OH, OW)
+                yield phases[j % SW, :, :, i:i + SH * (OH - 1) + 1:SH, j // SW:j // SW + OW]  # (N, C, OH, OW)
 
 
 def max_pool2d(x, kernel_size=3, stride=2, padding=0):
@@ -105,7 +159,7 @@ def max_pool2d_naive(x, kernel_size=3, stride=2, padding=0):
     check_input("max_pool2d", x, 4, "N, C, H, W")
     (KH, KW), (SH, SW), (PH, PW), (OH, OW) = _pool_geometry(x.shape, kernel_size, stride, padding)
     xp = backend.xp_of(x)
-    xpad = _pad_minus_inf(xp, x, PH, PW)
+    xpad = xp.pad(x, ((0, 0), (0, 0), (PH, PH), (PW, PW)), constant_values=-np.inf)
     y = xp.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
     for oh in range(OH):
         for ow in range(OW):

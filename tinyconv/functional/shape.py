@@ -1,10 +1,12 @@
 """Shapes: ``flatten`` (the step from the last pooled maps to the first fully connected layer, §3.5),
-and the argument checks the ops of this package share (dimensions, dtypes, (h, w) pairs).
+the argument checks the ops of this package share (dimensions, dtypes, (h, w) pairs), and
+the split of a batch into cache-sized chunks that the elementwise-heavy ops use on the CPU.
 """
 from __future__ import annotations
 
 import numbers
 
+from .. import backend
 from ..tensor import Tensor
 from .basic import reshape
 
@@ -37,3 +39,19 @@ def pair(value, name: str) -> tuple[int, int]:
     if len(pair_) != 2 or not all(is_int(v) for v in pair_):
         raise TypeError(f"{name} must be an int or a pair of ints (h, w), got {value!r}")
     return int(pair_[0]), int(pair_[1])
+
+
+CHUNK_BYTES = 1 << 20
+
+
+def batch_chunks(x, chunk_bytes: int = CHUNK_BYTES) -> list[slice]:
+    """Slices of the batch axis of ``x`` to process one after another.
+
+    On the CPU an op that makes many passes over its data (LRN, pooling) runs several times
+    faster when each pass works on about ``chunk_bytes`` (a chunk of samples whose temporaries
+    stay in the cache) than on the whole batch at once. On the GPU: one slice, the whole batch
+    (every pass is one kernel launch).
+    """
+    N = x.shape[0]
+    step = N if backend.is_cupy_array(x) else max(1, chunk_bytes // max(1, x[:1].nbytes))
+    return [slice(n, n + step) for n in range(0, N, step)]
