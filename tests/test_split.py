@@ -135,5 +135,7 @@ def test_split_refuses_wrong_input_and_wrong_source():
     split = SplitTwoTowerNet(AlexNet28, ("cpu", "cpu"))
     with pytest.raises(ValueError, match=r"AlexNet28 needs inputs of shape \(N, 1, 28, 28\)"):
         split(np.zeros((1, 3, 28, 28)))
+    with pytest.raises(TypeError, match=r"keeps its towers on \('cpu', 'cpu'\).*from_model"):
+        split.to("cpu")
     with pytest.raises(TypeError, match="source must be a AlexNet, got AlexNet28"):
         SplitAlexNet(("cpu", "cpu"), source=AlexNet28())

@@ -26,7 +26,8 @@ alexnet-64      3x64x64     64, 128, 192, 192, 128    1024, 1024  3.76 M      66
 For comparison AlexNet itself needs 724 M multiply-adds per 227x227 image. The 28 px
 net is sized for Fashion-MNIST: 12 M multiply-adds (25 MFLOP) is at the small end of the nets
 that reach about 94% test accuracy there, which needs a few conv layers of tens of kernels;
-a forward and backward pass of all 60,000 training images then costs about 2 TFLOP per epoch.
+an epoch of 60,000 training images (forward and backward, about three forwards) costs about
+4.4 TFLOP.
 """
 from __future__ import annotations
 

@@ -140,6 +140,11 @@ class SplitTwoTowerNet(Module):
         model.load_state_dict(merge_weights(self.state_dict()))
         return model
 
+    def to(self, dev):
+        """Refused: the towers stay on the devices the model was built with (``devices``)."""
+        raise TypeError(f"a split model keeps its towers on {tuple(map(str, self.devices))}; to use other "
+                        "devices build a new one: SplitTwoTowerNet.from_model(model.to_alexnet(), devices)")
+
     @property
     def input_shape(self) -> tuple:
         return (self.spec.in_channels, self.spec.input_size, self.spec.input_size)
