@@ -1,0 +1,259 @@
+"""AlexNet split over two devices, the way the paper trained it on two GTX 580s (§3.2, Figure 2).
+
+"We [...] put half of the kernels (or neurons) on each GPU, with one additional trick: the
+GPUs communicate only in certain layers." Tower 0 holds the first half of the kernels of
+every layer (48, 128, 192, 192, 128 conv kernels; 2048 and 2048 FC neurons) and tower 1 the
+second half, each tower's parameters and activations on its own device. Both towers read
+the whole image. conv2, conv4 and conv5 read only their own tower's maps; conv3, fc6 and
+fc7 read both, so there each tower copies the other's activations to its device with
+:func:`tinyconv.functional.copy_to`, a differentiable copy whose backward sends the
+gradient back the same way. fc8 is one layer on the first device, as Figure 2 draws the
+1000-way output: it reads tower 1's fc7 outputs (2048 values per image) across; splitting
+it too would move more (both fc7 halves each way plus half the scores).
+
+The split model computes the same function as the one-device model with groups (tower t =
+channels or neurons ``t*half:(t+1)*half``): :func:`split_weights` / :func:`merge_weights`
+map the state dicts both ways, :meth:`SplitTwoTowerNet.from_model` and
+:meth:`SplitTwoTowerNet.to_alexnet` convert whole models. Dropout masks match too: each
+tower draws the mask of the whole layer from the same (seed, calls) as the one-device
+layer and keeps its half (:class:`TowerDropout`).
+
+Any two devices work, the same one twice included: ("cpu", "cpu") in the tests,
+("cuda:0", "cuda:0") on a one-GPU machine. The towers run one after the other in Python;
+on two GPUs CuPy queues each tower's kernels asynchronously, so the devices overlap. Peer
+access between the GPUs is enabled where the hardware has it (``peer_access``). Separate
+CUDA streams for two towers on one GPU are not used.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from .. import backend
+from ..functional import concat, copy_to, mul
+from ..nn import Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, Module, ReLU
+from ..tensor import Tensor
+from .alexnet import AlexNet
+from .towers import LRN, POOL, Layers, Step, dropout_seed
+
+
+def check_devices(devices, owner: str = "SplitAlexNet") -> tuple:
+    """Two existing devices, one per tower; clear errors otherwise (the backend names the devices present)."""
+    if isinstance(devices, (str, backend.Device)) or not hasattr(devices, "__len__") or len(devices) != 2:
+        raise ValueError(f"{owner} has two towers (§3.2) and needs a pair of devices, one per tower, "
+                         f"e.g. ('cuda:0', 'cuda:1'), ('cuda:0', 'cuda:0') or ('cpu', 'cpu'); got {devices!r}")
+    checked = []
+    for tower, spec in enumerate(devices):
+        try:
+            checked.append(backend.device(spec))
+        except (ValueError, RuntimeError, TypeError) as err:
+            raise type(err)(f"{owner} tower {tower}: {err}") from err
+    return tuple(checked)
+
+
+class TowerDropout(Dropout):
+    """Dropout on one tower's half of a hidden FC layer, dropping what the one-device layer drops.
+
+    The mask of the whole layer, (N, 2 * half), is drawn from the same (seed, calls) as the
+    one-device :class:`~tinyconv.nn.Dropout` (by applying that layer to ones), and the tower
+    keeps its columns. Each tower draws on its own device, so no mask crosses between devices.
+    """
+
+    def __init__(self, p: float, mode: str, seed: int, tower: int):
+        super().__init__(p, mode, seed)
+        self.tower = tower
+
+    def forward(self, x):
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        n, half = x.shape
+        whole = super().forward(Tensor(x.xp.ones((n, 2 * half), dtype=x.dtype)))   # (N, 2*half)
+        return mul(x, whole.data[:, self.tower * half:(self.tower + 1) * half])
+
+
+def _tower(spec, tower: int, options: dict) -> Layers:
+    """Half of every layer of ``spec`` but the last: the layers of one GPU in Figure 2."""
+    layers, dtype = Layers(), options["dtype"]
+    rng = np.random.default_rng(0)   # the weights are replaced by the source model's halves
+    channels = spec.in_channels
+    for i, c in enumerate(spec.convs, 1):
+        reads = channels // 2 if c.own_tower else channels
+        layers.add(f"conv{i}", Conv2d(reads, c.out_channels // 2, c.kernel_size, c.stride, c.padding,
+                                      rng=rng, dtype=dtype))
+        layers.add(f"relu{i}", ReLU())
+        if c.lrn:
+            layers.add(f"norm{i}", LocalResponseNorm(**LRN))
+        if c.pool is not None:
+            layers.add(f"pool{i}", MaxPool2d(**POOL, padding=c.pool))
+        channels = c.out_channels
+    layers.add("flatten", Flatten())
+    width = spec.features()
+    for i, hidden in enumerate(spec.hidden, len(spec.convs) + 1):
+        layers.add(f"fc{i}", Linear(width, hidden // 2, rng=rng, dtype=dtype))
+        layers.add(f"relu{i}", ReLU())
+        layers.add(f"drop{i}", TowerDropout(options["dropout"], options["dropout_mode"],
+                                            dropout_seed(options["seed"], i), tower))
+        width = hidden
+    return layers
+
+
+class SplitTwoTowerNet(Module):
+    """A family member (AlexNet, AlexNet28, ...) with its two towers on two devices (module docstring).
+
+    ``model_class`` is the one-device class; the weights are those of ``source`` (a model of
+    that class) or, without one, of ``model_class(**options)``: the split model built with a
+    seed equals the one-device model built with that seed.
+    """
+
+    def __init__(self, model_class, devices, source=None, **options):
+        super().__init__()
+        self.devices = check_devices(devices, f"Split{model_class.__name__}")
+        if source is None:
+            source = model_class(**options)
+        elif not isinstance(source, model_class):
+            raise TypeError(f"source must be a {model_class.__name__}, got {type(source).__name__}")
+        spec = self.spec = source.spec
+        for c in spec.convs[1:]:
+            if c.out_channels % 2:
+                raise ValueError(f"{spec.name}: {c.out_channels} kernels do not split into two towers")
+        self.one_device_class, self.num_classes = model_class, source.num_classes
+        self.options = dict(source.options, dtype=next(source.parameters()).dtype)
+        self.tower0, self.tower1 = (_tower(spec, t, self.options) for t in (0, 1))
+        self.last = f"fc{len(spec.convs) + len(spec.hidden) + 1}"
+        setattr(self, self.last, Linear(spec.hidden[-1], self.num_classes, dtype=self.options["dtype"]))
+        self.reads_both = {f"conv{i}" for i, c in enumerate(spec.convs, 1) if i > 1 and not c.own_tower}
+        self.reads_both |= {f"fc{i}" for i in range(len(spec.convs) + 1, len(spec.convs) + len(spec.hidden) + 1)}
+        self.tower0.to(self.devices[0])
+        self.tower1.to(self.devices[1])
+        getattr(self, self.last).to(self.devices[0])
+        self.load_state_dict(split_weights(source.state_dict(), self.last))
+        self.peer_access = backend.enable_peer_access(*self.devices)
+
+    @classmethod
+    def from_model(cls, model, devices) -> "SplitTwoTowerNet":
+        """The split twin of one-device ``model`` (any family member), with its weights."""
+        return SplitTwoTowerNet(type(model), devices, source=model)
+
+    def to_alexnet(self):
+        """The one-device model (an instance of ``one_device_class``, on the CPU) with these weights."""
+        model = self.one_device_class(**self.options)
+        model.load_state_dict(merge_weights(self.state_dict()))
+        return model
+
+    def to(self, dev):
+        """Refused: the towers stay on the devices the model was built with (``devices``)."""
+        raise TypeError(f"a split model keeps its towers on {tuple(map(str, self.devices))}; to use other "
+                        "devices build a new one: SplitTwoTowerNet.from_model(model.to_alexnet(), devices)")
+
+    @property
+    def input_shape(self) -> tuple:
+        return (self.spec.in_channels, self.spec.input_size, self.spec.input_size)
+
+    def _exchange(self, xs):
+        """Both towers' activations, in tower order, on each tower's device (§3.2: the GPUs talk)."""
+        a, b = xs
+        d0, d1 = self.devices
+        return [concat([a, copy_to(b, d0)], axis=1), concat([copy_to(a, d1), b], axis=1)], a.size + b.size
+
+    def walk(self, x):
+        """Run layer by layer, yielding a :class:`~tinyconv.models.towers.Step` per layer (both towers)."""
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        self.spec.check_input(x)
+        xs = [copy_to(x, d) for d in self.devices]   # each GPU sees the whole image
+        for name in self.tower0.layer_names:
+            crossed = 0
+            if name in self.reads_both:
+                xs, crossed = self._exchange(xs)
+            layers = (getattr(self.tower0, name), getattr(self.tower1, name))
+            xs = [layer(h) for layer, h in zip(layers, xs)]
+            yield Step(name, layers, tuple(xs), crossed)
+        last = getattr(self, self.last)
+        joined = concat([xs[0], copy_to(xs[1], self.devices[0])], axis=1)   # (N, hidden) on device 0
+        yield Step(self.last, (last,), (last(joined),), xs[1].size)
+
+    def forward(self, x):
+        """Class scores (N, num_classes) on the first device."""
+        for step in self.walk(x):
+            pass
+        return step.outputs[0]
+
+    def values_between_devices(self) -> int:
+        """Values one image sends from one tower's device to the other's in a forward pass.
+
+        conv3-like layers: each tower receives the other's pooled maps; fc6, fc7: each tower
+        receives the other's half of the layer input; fc8: tower 1's fc7 outputs go to device 0.
+        """
+        spec, total = self.spec, 0
+        for (channels, _, pooled), nxt in zip(spec.conv_shapes(), spec.convs[1:]):
+            total += 0 if nxt.own_tower else channels * pooled * pooled
+        return total + spec.features() + sum(spec.hidden[:-1]) + spec.hidden[-1] // 2
+
+    def bytes_between_devices(self, batch: int) -> int:
+        """Bytes crossing between the devices in one training step of ``batch`` images.
+
+        The activations forward and, in the backward pass, their gradients the same way back:
+        2 * batch * :meth:`values_between_devices` * bytes per value (4 in float32). With both
+        towers on one device nothing really moves; this is what two devices would exchange.
+        """
+        return 2 * batch * self.values_between_devices() * self.options["dtype"].itemsize
+
+
+class SplitAlexNet(SplitTwoTowerNet):
+    """AlexNet over two devices (§3.2): ``SplitAlexNet(devices=("cuda:0", "cuda:1"), num_classes=1000, ...)``.
+
+    Options as :class:`~tinyconv.models.AlexNet`; the same seed gives the same weights as AlexNet.
+    State dict keys: ``"tower0.conv1.weight"`` (48 kernels), ``"tower1.fc6.weight"`` (2048 x 9216),
+    ``"fc8.weight"`` (on the first device), ``"tower0.drop6.calls"``, ...
+    """
+
+    def __init__(self, devices=("cuda:0", "cuda:1"), num_classes: int = 1000, bias_init: float = 1.0,
+                 dropout_mode: str = "paper", seed: int = 0, dropout: float = 0.5, dtype="float32", source=None):
+        super().__init__(AlexNet, devices, source, num_classes=num_classes, bias_init=bias_init,
+                         dropout_mode=dropout_mode, seed=seed, dropout=dropout, dtype=dtype)
+
+    @classmethod
+    def from_alexnet(cls, model: AlexNet, devices) -> "SplitAlexNet":
+        """The split twin of a one-device :class:`~tinyconv.models.AlexNet`, with its weights."""
+        return cls(devices, source=model)
+
+
+def split_weights(state, last: str = "fc8") -> "OrderedDict[str, np.ndarray]":
+    """One-device state dict -> split state dict: each layer's kernels/neurons halved along axis 0.
+
+    Tower t gets rows ``t*half:(t+1)*half`` of every weight and bias (for grouped convs that is
+    group t whole; for conv3 and the FC layers the input axis stays whole, in tower order).
+    ``last`` (fc8) stays whole; buffers (dropout counters) go to both towers.
+    """
+    out = OrderedDict()
+    for key, value in state.items():
+        layer, _, field = key.partition(".")
+        if layer == last:
+            out[key] = value
+        elif field in ("weight", "bias"):
+            if value.shape[0] % 2:
+                raise ValueError(f"'{key}' has {value.shape[0]} rows, which do not split into two towers")
+            half = value.shape[0] // 2
+            out[f"tower0.{key}"], out[f"tower1.{key}"] = value[:half], value[half:]
+        else:
+            out[f"tower0.{key}"] = out[f"tower1.{key}"] = value
+    return out
+
+
+def merge_weights(state) -> "OrderedDict[str, np.ndarray]":
+    """Split state dict -> one-device state dict (the inverse of :func:`split_weights`)."""
+    out = OrderedDict()
+    for key, value in state.items():
+        tower, _, rest = key.partition(".")
+        if tower == "tower1":
+            continue
+        if tower != "tower0":
+            out[key] = value
+            continue
+        other = state[f"tower1.{rest}"]
+        if rest.rpartition(".")[2] in ("weight", "bias"):
+            out[rest] = np.concatenate([value, other], axis=0)
+        elif np.array_equal(value, other):
+            out[rest] = value
+        else:
+            raise ValueError(f"the towers disagree on '{rest}' ({value} vs {other}); they should advance together")
+    return out
