@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyconv.data.dataset import ArrayDataset, fingerprint_files
-from tinyconv.data.download import data_home, download, extract_tar
+from tinyconv.data.download import check_file, data_home, download, extract_tar
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -71,8 +71,14 @@ def _find_folder(root, download_allowed: bool) -> Path:
         if all((folder / b).is_file() for b in TRAIN_BATCHES + TEST_BATCHES):
             return folder
     archive = base / "cifar-10-python.tar.gz"
-    if download_allowed or archive.is_file():
+    if download_allowed:
         download(URL, archive, CHECKSUM)
+    if archive.is_file():
+        if not check_file(archive, CHECKSUM):
+            raise ValueError(
+                f"{archive} does not match the official {CHECKSUM}: it is damaged or not the official "
+                "archive; delete it and pass download=True"
+            )
         extract_tar(archive, base)
         return base / FOLDER
     raise FileNotFoundError(
