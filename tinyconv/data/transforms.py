@@ -151,7 +151,12 @@ class RandomCropFlip(_Crops):
 
     def batch(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """uint8 (N, H, W, C) -> float32 (N, C, size, size) with fresh randomness from ``rng``."""
-        n, height, width, _ = images.shape
+        n, height, width, channels = images.shape
+        if self.lighting is not None and channels != 3:
+            raise ValueError(
+                f"PCA lighting (§4.1) shifts RGB colours, but these images have {channels} channel(s): "
+                "build RandomCropFlip without lighting for greyscale data"
+            )
         top = rng.integers(0, height - self.size + 1, size=n)
         left = rng.integers(0, width - self.size + 1, size=n)
         flip = rng.random(n) < 0.5 if self.flip else None
