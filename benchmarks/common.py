@@ -1,0 +1,57 @@
+"""Shared pieces of the benchmarks: timing, the GEMM ceiling, and the table printer.
+
+Every benchmark times tinyconv and PyTorch on the same model, batch and precision in one
+run (warm-up first, then the median of repeated runs), so the ratio in the last column is
+measured, not remembered.
+"""
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from datetime import date
+
+import numpy as np
+
+
+def median_seconds(fn, repeat: int = 5, warmup: int = 2, sync=lambda: None) -> float:
+    """Median wall time of ``fn()`` over ``repeat`` runs after ``warmup`` runs (``sync`` waits for a GPU)."""
+    for _ in range(warmup):
+        fn()
+    sync()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def numpy_gemm_gflops(n: int = 2048, dtype=np.float32) -> float:
+    """The float32 GEMM rate NumPy's BLAS reaches on this machine (GFLOP/s, n x n x n)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n)).astype(dtype), rng.standard_normal((n, n)).astype(dtype)
+    out = np.empty((n, n), dtype)
+    seconds = median_seconds(lambda: np.matmul(a, b, out=out), repeat=5, warmup=1)
+    return 2 * n ** 3 / seconds / 1e9
+
+
+def print_table(title: str, header: list[str], rows: list[list]) -> None:
+    """Print a Markdown table (pastes straight into docs/benchmarks.md)."""
+    print(f"\n### {title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(f"{c:.4g}" if isinstance(c, float) else str(c) for c in row) + " |")
+
+
+def environment_line() -> str:
+    """Date, machine and versions, for the record beside each table."""
+    import torch
+
+    import tinyconv
+
+    return (f"{date.today().isoformat()}, {platform.processor() or platform.machine()}, "
+            f"Python {platform.python_version()}, NumPy {np.__version__}, PyTorch {torch.__version__}, "
+            f"tinyconv {getattr(tinyconv, '__version__', 'dev')}")

@@ -1,0 +1,104 @@
+"""Batches for training and testing, prepared in background threads (§4.1).
+
+"The transformed images are generated in Python code on the CPU while the GPU is
+training on the previous batch of images" (§4.1). The :class:`DataLoader` does the
+same: ``num_workers`` threads read, crop and augment the next batches while the
+caller trains on the current one (NumPy and Pillow release the GIL while they
+work), with at most ``2 * num_workers`` batches waiting.
+
+Everything random is a pure function of ``(seed, epoch)``: the order of the
+examples comes from ``default_rng([seed, epoch])`` and the augmentation of batch
+b from ``default_rng([seed, epoch, rank, b])``, so the batches do not depend on
+which thread finishes first, on the number of workers, or on whether the run was
+resumed (call ``loader.set_epoch(e)`` before each epoch).
+"""
+from __future__ import annotations
+
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from tinyconv import backend
+from tinyconv.data.dataset import gather
+
+
+class DataLoader:
+    """Yields ``(x, y)``: float32 (N, C, H, W) contiguous batches and int64 (N,) labels.
+
+    ``transform`` has ``batch(images, rng)`` taking uint8 (N, H, W, C) (the
+    transforms of :mod:`tinyconv.data.transforms`), or is called per image as
+    ``transform(image, rng)``; without one the images become float32 NCHW as they
+    are. ``rank`` / ``world_size`` split each epoch's shuffled order so that every
+    example is seen exactly once per epoch across the ``world_size`` processes
+    (rank r takes positions r, r + world_size, ...; shard sizes differ by at most
+    one). ``device`` ("cpu" or "cuda:N") is where the batches are delivered.
+    """
+
+    def __init__(self, dataset, batch_size: int, transform=None, shuffle: bool = True, seed: int = 0,
+                 drop_last: bool = False, num_workers: int = 2, device="cpu", rank: int = 0, world_size: int = 1):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must lie in [0, world_size={world_size}), got {rank}")
+        if num_workers < 0:
+            raise ValueError(f"num_workers must be 0 (no threads) or more, got {num_workers}")
+        self.dataset, self.batch_size, self.transform = dataset, batch_size, transform
+        self.shuffle, self.seed, self.drop_last = shuffle, seed, drop_last
+        self.num_workers, self.rank, self.world_size = num_workers, rank, world_size
+        self.device = backend.device(device)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose order and augmentation the next iteration uses."""
+        self.epoch = epoch
+
+    def indices(self) -> np.ndarray:
+        """This rank's example indices for the current epoch, in order."""
+        order = np.arange(len(self.dataset))
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.dataset))
+        return order[self.rank::self.world_size]
+
+    def __len__(self) -> int:
+        count = len(range(self.rank, len(self.dataset), self.world_size))
+        return count // self.batch_size if self.drop_last else -(-count // self.batch_size)
+
+    def _make_batch(self, number: int, indices: np.ndarray):
+        images, labels = gather(self.dataset, indices)
+        rng = np.random.default_rng([self.seed, self.epoch, self.rank, number])
+        if self.transform is None:
+            x = images.transpose(0, 3, 1, 2).astype(np.float32)
+        elif hasattr(self.transform, "batch"):
+            x = self.transform.batch(images, rng)
+        else:
+            x = np.stack([self.transform(image, rng) for image in images])
+        return np.ascontiguousarray(x, dtype=np.float32), labels
+
+    def _deliver(self, batch):
+        x, y = batch
+        if self.device.kind == "cpu":
+            return x, y
+        return backend.to_device(x, self.device), backend.to_device(y, self.device)
+
+    def __iter__(self):
+        order = self.indices()
+        jobs = [(b, order[start:start + self.batch_size]) for b, start in
+                enumerate(range(0, len(self) * self.batch_size, self.batch_size))]
+        if self.num_workers == 0:
+            for number, indices in jobs:
+                yield self._deliver(self._make_batch(number, indices))
+            return
+        pool = ThreadPoolExecutor(self.num_workers, thread_name_prefix="tinyconv-loader")
+        pending = deque()
+        try:
+            for job in jobs:
+                pending.append(pool.submit(self._make_batch, *job))
+                if len(pending) > 2 * self.num_workers:  # bounded prefetch
+                    yield self._deliver(pending.popleft().result())
+            while pending:
+                yield self._deliver(pending.popleft().result())
+        finally:  # also runs when the caller stops early (break, exception, generator closed)
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=True)
