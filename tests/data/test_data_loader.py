@@ -4,6 +4,7 @@ import threading
 import numpy as np
 import pytest
 
+from tinyconv import backend
 from tinyconv.data import ArrayDataset, CenterCrop, DataLoader, ImageFolder, RandomCropFlip
 
 
@@ -107,3 +108,9 @@ def test_bad_arguments_are_explained():
         DataLoader(numbered(), 0)
     with pytest.raises(ValueError, match="unknown device"):
         DataLoader(numbered(), 4, device="tpu")
+
+
+def test_batches_arrive_on_the_requested_device(device):
+    x, y = next(iter(DataLoader(numbered(), 8, RandomCropFlip(4), device=device)))
+    assert str(backend.device_of(x)) == device and str(backend.device_of(y)) == device
+    assert x.dtype == np.float32 and x.shape == (8, 3, 4, 4)
