@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 _RED, _BLUE = "#d62728", "#1f77b4"
 
@@ -31,7 +32,8 @@ def _display(image: np.ndarray) -> np.ndarray:
 def plot_curves(rows: list[dict], path) -> None:
     """Loss, top-1/top-5 error and learning rate per epoch from the metrics rows."""
     epochs = [r["epoch"] for r in rows]
-    fig = Figure(figsize=(13, 3.8), layout="constrained")
+    fig = Figure(figsize=(13, 3.8))
+    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.13, top=0.9, wspace=0.25)
     loss_ax, err_ax, lr_ax = fig.subplots(1, 3)
     for key, label in (("train_loss", "train"), ("val_loss", "validation")):
         loss_ax.plot(epochs, [r[key] for r in rows], marker=".", label=label)
@@ -70,9 +72,9 @@ def plot_filters(weight: np.ndarray, path, groups: int = 2, columns: int | None 
                          f"got shape {weight.shape}")
     towers = np.split(weight, groups)
     columns = columns or int(np.ceil(np.sqrt(len(towers[0]) * 2)))
-    fig = Figure(figsize=(1 + 0.45 * columns, 0.6 + groups * 0.45 * (-(-len(towers[0]) // columns) + 1)),
-                 layout="constrained")
-    axes = np.atleast_1d(fig.subplots(groups, 1))
+    fig = Figure(figsize=(1 + 0.45 * columns, 0.6 + groups * 0.45 * (-(-len(towers[0]) // columns) + 1)))
+    axes = np.atleast_1d(fig.subplots(groups, 1, gridspec_kw=dict(left=0.02, right=0.98, bottom=0.02, top=0.85,
+                                                                   hspace=0.25)))
     for g, (ax, tower) in enumerate(zip(axes, towers)):
         ax.imshow(_mosaic(tower, columns), cmap="gray", interpolation="nearest")
         ax.set_title(f"tower {g + 1} (GPU {g + 1} in the paper): {len(tower)} kernels "
@@ -88,12 +90,13 @@ def plot_top5(images, labels, probs, class_names, path) -> None:
     count = len(images)
     columns = min(4, count)
     rows = -(-count // columns)
-    fig = Figure(figsize=(3.2 * columns, 3.6 * rows), layout="constrained")
-    grid = fig.add_gridspec(2 * rows, columns, height_ratios=[3, 2] * rows)
+    fig = Figure(figsize=(3.2 * columns, 3.6 * rows))
+    grid = fig.add_gridspec(2 * rows, columns, height_ratios=[3, 2] * rows, left=0.1, right=0.98, bottom=0.04,
+                            top=0.92, wspace=0.6, hspace=0.3)
     for i in range(count):
         r, c = divmod(i, columns)
         image_ax = fig.add_subplot(grid[2 * r, c])
-        image_ax.imshow(_display(images[i]), cmap="gray")
+        image_ax.imshow(_display(images[i]), cmap="gray", interpolation="nearest")
         image_ax.set_title(str(class_names[labels[i]]), fontsize=9)
         image_ax.axis("off")
         top = np.argsort(-probs[i])[:5]
@@ -117,29 +120,25 @@ def nearest_neighbours(queries: np.ndarray, pool: np.ndarray, k: int) -> np.ndar
 
 def plot_neighbours(query_images, neighbour_images, path, query_labels=None, neighbour_labels=None,
                     class_names=None) -> None:
-    """One row per query: the query image, then its nearest training images (Figure 4, right).
+    """One row per query: the query image (framed in red), then its nearest training images (Figure 4, right).
 
-    ``neighbour_images`` is (Q, k, C, H, W).
+    ``neighbour_images`` is (Q, k, C, H, W); the labels, if given, are written under each image.
     """
     queries, neighbours = np.asarray(query_images), np.asarray(neighbour_images)
-    count, k = neighbours.shape[:2]
-    fig = Figure(figsize=(1.3 * (k + 1), 1.4 * count), layout="constrained")
-    axes = np.atleast_2d(fig.subplots(count, k + 1))
+    count, k, _, height, width = neighbours.shape
+    rows = np.concatenate([queries[:, None], neighbours], axis=1)     # (Q, k + 1, C, H, W)
+    fig = Figure(figsize=(1.1 * (k + 1), 0.4 + 1.25 * count))
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.9))
+    ax.imshow(_mosaic(rows.reshape(-1, *rows.shape[2:]), k + 1), cmap="gray", interpolation="nearest")
+    ax.axis("off")
     for q in range(count):
-        for j in range(k + 1):
-            image = queries[q] if j == 0 else neighbours[q, j - 1]
-            label = query_labels if j == 0 else neighbour_labels
-            ax = axes[q, j]
-            ax.imshow(_display(image), cmap="gray")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if label is not None and class_names is not None:
-                ax.set_xlabel(str(class_names[label[q] if j == 0 else label[q][j - 1]]), fontsize=7)
-            if j == 0:
-                for spine in ax.spines.values():
-                    spine.set(color=_RED, linewidth=2)
-    axes[0, 0].set_title("validation", fontsize=8)
-    for j in range(1, k + 1):
-        axes[0, j].set_title(f"neighbour {j}", fontsize=8)
-    fig.suptitle("nearest training images in last-hidden-layer space (Figure 4, right)")
+        ax.add_patch(Rectangle((-0.5, q * (height + 1) - 0.5), width, height, fill=False, edgecolor=_RED, linewidth=2))
+        if query_labels is None or class_names is None:
+            continue
+        labels = [query_labels[q], *neighbour_labels[q]]
+        for j, label in enumerate(labels):
+            ax.text(j * (width + 1) + width / 2, q * (height + 1) + height - 0.5, str(class_names[label]),
+                    ha="center", va="bottom", fontsize=6, color="yellow")
+    fig.suptitle("validation image (red) and its nearest training images\nin last-hidden-layer space (Figure 4, right)",
+                 fontsize=9)
     fig.savefig(path, dpi=100)
