@@ -1,0 +1,39 @@
+"""Top-1 and top-5 error of a checkpoint written by train_alexnet.py, centre crop and ten crops (§4.1).
+
+    python examples/evaluate.py runs/fashion-mnist-mini-alexnet-28-seed0/checkpoint.npz
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+if __name__ == "__main__" and __package__ is None:  # `python examples/x.py` from a clone without `pip install -e .`
+    sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tinyconv.train.checkpoint import CheckpointError
+from tinyconv.train.evaluation import evaluate_checkpoint
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("checkpoint", help="a checkpoint.npz written by train_alexnet.py")
+    p.add_argument("--data-dir", help="where the dataset lives, if not where the training run found it")
+    p.add_argument("--backend", choices=("auto", "numpy", "cupy"), default="auto",
+                   help="numpy (CPU) or cupy (GPU); auto takes CuPy when a GPU answers")
+    p.add_argument("--batch-size", type=int, default=128, help="images per forward pass (ten crops each)")
+    p.add_argument("--val-images", type=int, help="use only this many (seeded random) validation images")
+    p.add_argument("--workers", type=int, default=2, help="threads preparing batches")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    args = p.parse_args(argv)
+    try:
+        evaluate_checkpoint(args.checkpoint, data_dir=args.data_dir, backend=args.backend, batch_size=args.batch_size,
+                            val_images=args.val_images, workers=args.workers, show=args.progress)
+    except (CheckpointError, FileNotFoundError, RuntimeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""examples/train_alexnet.py and examples/evaluate.py end to end, in-process, on a few hundred real images."""
+import importlib.util
+import json
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyconv.train import loop, run
+from tinyconv.train.checkpoint import load_checkpoint, save_checkpoint
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SMALL = ["--train-images", "192", "--val-images", "48", "--batch-size", "16", "--workers", "1", "--no-progress"]
+
+
+def _example(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def data_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYCONV_DATA", str(tmp_path / "data-home"))  # cached mean images go here
+
+
+@pytest.fixture(scope="module")
+def train_main():
+    return _example("train_alexnet").main
+
+
+def test_run_writes_metrics_figures_checkpoint_and_evaluates(train_main, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_main(SMALL + ["--epochs", "1", "--out", str(out), "--backend", "numpy", "--tf32"]) == 0
+    printed = capsys.readouterr().out
+    assert "--tf32 has no effect on the CPU" in printed and "validation (centre-crop): top-1 error" in printed
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1] and rows[0]["lr"] == 0.01
+    assert 0 <= rows[0]["val_top5"] <= rows[0]["val_top1"] <= 1 and np.isfinite(rows[0]["train_loss"])
+    assert (out / "metrics.csv").read_text().startswith("epoch,lr,train_loss,train_top1,val_loss")
+    for figure in ("curves", "filters", "top5", "neighbours"):
+        assert (out / f"{figure}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    state = load_checkpoint(out / "checkpoint.npz")
+    assert state["epoch"] == 1 and state["model_name"] == "alexnet-28" and state["progress"]["batches"] == 0
+    assert state["model"]["conv1.weight"].shape == (32, 1, 5, 5)
+    assert any(k.startswith("velocity.") for k in state["optimizer"])
+
+    assert _example("evaluate").main([str(out / "checkpoint.npz"), "--no-progress", "--backend", "numpy"]) == 0
+    printed = capsys.readouterr().out
+    assert "after 1 epochs, 48 validation images" in printed
+    centre = float(printed.split("centre: top-1 error ")[1].split("%")[0])
+    assert abs(centre - 100 * rows[0]["val_top1"]) < 0.006  # the same number the training run reported
+    assert "ten_crop: top-1 error" in printed
+
+
+def _weights(path):
+    state = load_checkpoint(path)
+    return state["model"], state["optimizer"]
+
+
+def _assert_identical(a, b):
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_interrupted_and_resumed_run_ends_with_identical_weights(train_main, tmp_path, monkeypatch, capsys):
+    straight, pieces = tmp_path / "straight", tmp_path / "pieces"
+    common = SMALL + ["--no-figures", "--seed", "3"]
+    assert train_main(common + ["--epochs", "2", "--out", str(straight)]) == 0
+    # 1 epoch, then resume; Ctrl-C (a real SIGINT) after batch 4 of epoch 2; then resume again
+    assert train_main(common + ["--epochs", "1", "--out", str(pieces)]) == 0
+    real_train_epoch = run.train_epoch
+
+    def ctrl_c_after_batch_4(*args, **kwargs):
+        kwargs["on_step"] = lambda b: os.kill(os.getpid(), signal.SIGINT) if b == 4 else None
+        return real_train_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(run, "train_epoch", ctrl_c_after_batch_4)
+    ckpt = str(pieces / "checkpoint.npz")
+    assert train_main(common + ["--epochs", "2", "--out", str(pieces), "--resume", ckpt]) == 130
+    assert "Ctrl-C: finishing this step" in capsys.readouterr().out
+    state = load_checkpoint(ckpt)
+    assert state["epoch"] == 1 and state["progress"]["batches"] == 5
+    monkeypatch.setattr(run, "train_epoch", real_train_epoch)
+    assert train_main(common + ["--epochs", "2", "--out", str(pieces), "--resume", ckpt]) == 0
+    assert "5 batches into epoch 2" in capsys.readouterr().out
+    for a, b in zip(_weights(straight / "checkpoint.npz"), _weights(pieces / "checkpoint.npz")):
+        _assert_identical(a, b)
+    rows = [json.loads(line) for line in (pieces / "metrics.jsonl").read_text().splitlines()]
+    expected = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert [r["val_top1"] for r in rows] == [r["val_top1"] for r in expected]
+    assert rows[1]["train_loss"] == pytest.approx(expected[1]["train_loss"], rel=1e-12)
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(train_main, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    calls = []
+    real_loss = loop.softmax_cross_entropy
+
+    def loss_turning_nan(logits, labels):
+        calls.append(1)
+        loss = real_loss(logits, labels)
+        if len(calls) > 12 + 2:  # epoch 1 has 12 steps; the 3rd step of epoch 2 goes NaN
+            loss.data = loss.data * np.nan
+        return loss
+
+    monkeypatch.setattr(loop, "softmax_cross_entropy", loss_turning_nan)
+    assert train_main(SMALL + ["--no-figures", "--epochs", "3", "--out", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "stopped: the loss became nan at step 14" in printed and "last good checkpoint" in printed
+    state = load_checkpoint(out / "checkpoint.npz")
+    assert state["epoch"] == 1 and state["progress"]["batches"] == 0
+    assert all(np.isfinite(a).all() for a in state["model"].values())
+
+
+def test_diverging_learning_rate_is_caught(train_main, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_main(SMALL + ["--no-figures", "--epochs", "1", "--lr", "1e6", "--out", str(out)]) == 1
+    assert "stopped: the loss became" in capsys.readouterr().out
+    assert not (out / "checkpoint.npz").exists()  # nothing good to keep yet
+
+
+def test_bad_checkpoints_and_missing_gpu_are_reported(train_main, tmp_path, capsys):
+    from tinyconv import models
+    other = tmp_path / "other.npz"  # a checkpoint of the same net with 5 classes
+    save_checkpoint(other, {"model": models.create("alexnet-28", 5).state_dict()})
+    assert train_main(SMALL + ["--resume", str(other), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "fc8.weight: model (10, 512), checkpoint (5, 512)" in err and "fc8.bias" in err
+    data = other.read_bytes()
+    other.write_bytes(data[:len(data) // 2])
+    assert train_main(SMALL + ["--resume", str(other)]) == 2
+    assert "damaged" in capsys.readouterr().err
+    from tinyconv import backend
+    if not backend.cupy_available():
+        assert train_main(["--backend", "cupy"]) == 2
+        assert "CuPy" in capsys.readouterr().err
+        assert train_main(["--devices", "0,1"]) == 2
+        assert "CuPy" in capsys.readouterr().err

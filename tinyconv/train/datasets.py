@@ -1,0 +1,108 @@
+"""The data side of the training program: which dataset, how much of it, and the §2/§4.1 pipeline.
+
+The network's input size decides the crops. Where the stored images are already that size
+(Fashion-MNIST 28 px for the 28 px net, CIFAR-10 32 px for the 32 px net) they are padded by
+``pad`` pixels of zeros on every side first, so the random crops of §4.1 become random shifts
+of up to ``pad`` pixels and the ten test crops differ; the centre crop is then the original
+image. Inputs are the crops minus the mean image of the (padded) training set (§2); RGB data
+also gets the PCA colour shift (§4.1).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .. import data
+
+DATASETS = ("fashion-mnist-mini", "fashion-mnist", "cifar10", "imagenette", "folder")
+DEFAULT_MODEL = {"fashion-mnist-mini": "alexnet-28", "fashion-mnist": "alexnet-28", "cifar10": "alexnet-cifar",
+                 "imagenette": "alexnet", "folder": "alexnet"}
+
+
+def load_datasets(name: str, data_dir=None, download: bool = False, resize: int = 256):
+    """(train, validation) datasets; for Fashion-MNIST and CIFAR-10 the test split is the validation set."""
+    if name == "fashion-mnist-mini":
+        return data.fashion_mnist_mini(train=True), data.fashion_mnist_mini(train=False)
+    if name == "fashion-mnist":
+        return (data.FashionMNIST(data_dir, train=True, download=download),
+                data.FashionMNIST(data_dir, train=False, download=download))
+    if name == "cifar10":
+        return data.CIFAR10(data_dir, train=True, download=download), data.CIFAR10(data_dir, train=False)
+    if name == "imagenette":
+        return (data.Imagenette(data_dir, train=True, download=download, resize=resize),
+                data.Imagenette(data_dir, train=False, resize=resize))
+    if name == "folder":
+        if data_dir is None:
+            raise ValueError("--dataset folder needs --data-dir DIR holding DIR/train/<class>/* and DIR/val/<class>/*")
+        return (data.ImageFolder(os.path.join(data_dir, "train"), resize=resize),
+                data.ImageFolder(os.path.join(data_dir, "val"), resize=resize))
+    raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
+
+
+class Subset:
+    """The examples ``indices`` of ``dataset`` (same protocol: len, [i], labels, classes, name)."""
+
+    def __init__(self, dataset, indices, tag: str):
+        self.dataset, self.indices = dataset, np.asarray(indices, dtype=np.int64)
+        self.labels = np.asarray(dataset.labels)[self.indices]
+        self.classes, self.num_classes = dataset.classes, dataset.num_classes
+        self.name = f"{dataset.name}-{tag}"
+        images = getattr(dataset, "images", None)
+        if isinstance(images, np.ndarray):
+            self.images = images[self.indices]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index):
+        return self.dataset[int(self.indices[index])]
+
+
+def limit(dataset, count: int | None, seed: int):
+    """A seeded random ``count`` examples of ``dataset`` (all of it when count is None or larger)."""
+    if count is None or count >= len(dataset):
+        return dataset
+    if count < 1:
+        raise ValueError(f"the number of images to use must be at least 1, got {count}")
+    chosen = np.sort(np.random.default_rng([seed, count]).choice(len(dataset), count, replace=False))
+    return Subset(dataset, chosen, f"first{count}of{len(dataset)}seed{seed}")
+
+
+def pad_images(dataset, pad: int):
+    """An in-memory copy of ``dataset`` with ``pad`` zero pixels around every image."""
+    if pad == 0:
+        return dataset
+    images = getattr(dataset, "images", None)
+    if not isinstance(images, np.ndarray):
+        raise ValueError(f"{dataset.name}: padding needs an in-memory dataset; use a larger resize instead")
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    return data.ArrayDataset(padded, dataset.labels, dataset.classes, name=f"{dataset.name}-pad{pad}")
+
+
+def image_size(dataset) -> int:
+    return min(dataset[0][0].shape[:2])
+
+
+def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, workers: int, device,
+                 ten_crop: bool = False, pad: int | None = None, eval_batch_size: int | None = None):
+    """(train_loader, val_loader, train, val, eval_transform) for a net taking ``input_size`` px inputs.
+
+    ``pad=None`` pads by ``input_size // 8`` when the stored images are no larger than the input.
+    """
+    if image_size(train) < input_size:
+        raise ValueError(f"the images are {image_size(train)} px but the model takes {input_size} px inputs: "
+                         "choose a model for this image size (--model) or a larger --resize")
+    if pad is None:
+        pad = input_size // 8 if image_size(train) == input_size else 0
+    train, val = pad_images(train, pad), pad_images(val, pad)
+    mean = data.mean_image(train)
+    channels = train[0][0].shape[-1]
+    lighting = data.PCALighting(*data.rgb_pca(train)) if channels == 3 else None
+    augment = data.RandomCropFlip(input_size, mean, lighting)
+    evaluate = (data.TenCrop if ten_crop else data.CenterCrop)(input_size, mean)
+    train_loader = data.DataLoader(train, batch_size, augment, shuffle=True, seed=seed, drop_last=True,
+                                   num_workers=workers, device=device)
+    val_loader = data.DataLoader(val, eval_batch_size or batch_size, evaluate, shuffle=False, seed=seed,
+                                 num_workers=workers, device=device)
+    return train_loader, val_loader, train, val, evaluate

@@ -1,0 +1,69 @@
+"""Per-epoch metrics as JSON lines and CSV (one row per epoch, the same rows in both files).
+
+JSON lines (``metrics.jsonl``) are what the program reads back for plots and ``--resume``;
+CSV (``metrics.csv``) opens in a spreadsheet. Each row is written and flushed as soon as its
+epoch ends, so an interrupted run keeps the rows of every finished epoch.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+
+
+def read_metrics(path) -> list[dict]:
+    """The rows of a ``metrics.jsonl`` file (an empty list when it does not exist)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+class MetricsWriter:
+    """Append rows (dicts of numbers and strings) to ``<folder>/metrics.jsonl`` and ``metrics.csv``.
+
+    ``keep_until_epoch`` (used by ``--resume``) first drops rows written after the checkpoint's
+    epoch, so a resumed run does not list an epoch twice.
+    """
+
+    def __init__(self, folder, keep_until_epoch: int | None = None):
+        os.makedirs(folder, exist_ok=True)
+        self.jsonl_path = os.path.join(folder, "metrics.jsonl")
+        self.csv_path = os.path.join(folder, "metrics.csv")
+        rows = read_metrics(self.jsonl_path) if keep_until_epoch is not None else []
+        self.rows = [r for r in rows if r.get("epoch", 0) <= (keep_until_epoch or 0)]
+        self.columns = list(self.rows[0]) if self.rows else None
+        with open(self.jsonl_path, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in self.rows)
+        with open(self.csv_path, "w", encoding="utf-8", newline="") as f:
+            if self.columns:
+                writer = csv.DictWriter(f, fieldnames=self.columns)
+                writer.writeheader()
+                writer.writerows(self.rows)
+
+    def write(self, row: dict) -> None:
+        """Append one row; every row must have the same columns as the first."""
+        row = {k: _plain(v) for k, v in row.items()}
+        if self.columns is None:
+            self.columns = list(row)
+        elif list(row) != self.columns:
+            raise ValueError(f"metrics row has columns {list(row)}, expected {self.columns} "
+                             "(every epoch must report the same quantities)")
+        self.rows.append(row)
+        with open(self.jsonl_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+        with open(self.csv_path, "a", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.columns)
+            if f.tell() == 0:
+                writer.writeheader()
+            writer.writerow(row)
+
+
+def _plain(value):
+    """Python numbers for JSON (numpy scalars included); NaN and inf become None (JSON has neither)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,198 @@
+"""The training program (§5): data, model, momentum SGD, the plateau schedule, checkpoints, figures.
+
+:func:`train` is what ``examples/train_alexnet.py`` runs. Everything random is a function of
+``seed`` and of counters saved in the checkpoint (the loader draws batch b of epoch e from
+``(seed, e, b)``, dropout masks come from a per-layer call counter kept in the model's
+state_dict), so a run that is interrupted and resumed with ``--resume`` ends with exactly the
+weights of a run that was never interrupted.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import backend, models
+from ..optim import SGD, PlateauSchedule
+from . import checkpoint
+from .datasets import DEFAULT_MODEL, limit, load_datasets, make_loaders
+from .figures import write_figures
+from .guards import LossGuard, NonFiniteLoss
+from .interrupt import Interrupt
+from .loop import EpochProgress, evaluate, train_epoch
+from .metrics import MetricsWriter, read_metrics
+from .plots import plot_curves
+
+
+@dataclass
+class TrainConfig:
+    """Every option of the program (``examples/train_alexnet.py --help`` explains each)."""
+
+    dataset: str = "fashion-mnist-mini"
+    data_dir: str | None = None
+    download: bool = False
+    model: str | None = None
+    backend: str = "auto"
+    devices: str | None = None
+    batch_size: int = 128
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    patience: int = 1
+    max_reductions: int = 3
+    epochs: int = 6
+    seed: int = 0
+    bias_init: float = 1.0
+    out: str | None = None
+    resume: str | None = None
+    tf32: bool = False
+    workers: int = 2
+    ten_crop: bool = False
+    pad: int | None = None
+    train_images: int | None = None
+    val_images: int | None = None
+    progress: bool = True
+    figures: bool = True
+
+
+def choose_devices(cfg: TrainConfig, say) -> list[str]:
+    """The device(s) to train on; clear errors when CuPy, a GPU or the second GPU is missing."""
+    if cfg.backend not in ("auto", "numpy", "cupy"):
+        raise ValueError(f"--backend must be auto, numpy or cupy, got {cfg.backend!r}")
+    if cfg.devices:
+        if cfg.backend == "numpy":
+            raise ValueError("--devices picks GPUs: it needs --backend cupy (or auto on a machine with CuPy)")
+        names = [f"cuda:{d.strip()}" for d in cfg.devices.split(",")]
+    elif cfg.backend == "cupy" or (cfg.backend == "auto" and backend.cupy_available()):
+        names = ["cuda:0"]
+    else:
+        names = ["cpu"]
+    names = [str(backend.device(name)) for name in names]  # raises: no CuPy / no such GPU
+    if cfg.tf32 and names[0] == "cpu":
+        say("note: --tf32 has no effect on the CPU (NumPy computes in full float32)")
+    elif cfg.tf32:
+        os.environ["CUPY_TF32"] = "1"  # read by CuPy when it first multiplies float32 matrices
+    return names
+
+
+def build_model(cfg: TrainConfig, name: str, num_classes: int, devices: list[str]):
+    if len(devices) > 1:
+        if name != "alexnet":
+            raise ValueError(f"--devices with {len(devices)} GPUs splits the paper's AlexNet (§3.2); "
+                             f"--model {name} runs on one device")
+        return models.SplitAlexNet(num_classes=num_classes, devices=tuple(devices), seed=cfg.seed,
+                                   bias_init=cfg.bias_init)
+    return models.create(name, num_classes, seed=cfg.seed, bias_init=cfg.bias_init).to(devices[0])
+
+
+def default_out(cfg: TrainConfig, model_name: str) -> str:
+    return os.path.join("runs", f"{cfg.dataset}-{model_name}-seed{cfg.seed}")
+
+
+def _restore(path, model, optimizer, schedule, guard) -> dict:
+    state = checkpoint.load_checkpoint(path)
+    checkpoint.check_compatible(model.state_dict(), state["model"], path)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    schedule.load_state_dict(state["schedule"])
+    guard.load_state_dict(state["guard"])
+    return state
+
+
+def train(cfg: TrainConfig, say=tqdm.write) -> dict:
+    """Run the program; returns {"status": "finished"|"interrupted"|"diverged", "out", "epoch", "val"}."""
+    devices = choose_devices(cfg, say)
+    name = cfg.model or DEFAULT_MODEL[cfg.dataset]
+    train_set, val_set = load_datasets(cfg.dataset, cfg.data_dir, cfg.download)
+    train_set = limit(train_set, cfg.train_images, cfg.seed)
+    val_set = limit(val_set, cfg.val_images, cfg.seed)
+    model = build_model(cfg, name, train_set.num_classes, devices)
+    input_size = model.input_shape[-1]
+    if len(train_set) < cfg.batch_size:
+        raise ValueError(f"{len(train_set)} training images are fewer than one batch of {cfg.batch_size}: "
+                         "lower --batch-size or use more images")
+    train_loader, val_loader, train_set, val_set, eval_transform = make_loaders(
+        train_set, val_set, input_size, batch_size=cfg.batch_size, seed=cfg.seed, workers=cfg.workers,
+        device=devices[0], ten_crop=cfg.ten_crop, pad=cfg.pad)
+    optimizer = SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    schedule = PlateauSchedule(optimizer, factor=0.1, patience=cfg.patience, max_reductions=cfg.max_reductions)
+    guard = LossGuard(train_set.num_classes, warn=say)
+    rng = np.random.default_rng([cfg.seed, 1])  # picks the images shown in the figures
+    out = cfg.out or default_out(cfg, name)
+    ckpt_path = os.path.join(out, "checkpoint.npz")
+    start_epoch, progress = 1, EpochProgress()
+    if cfg.resume:
+        state = _restore(cfg.resume, model, optimizer, schedule, guard)
+        start_epoch, progress = state["epoch"] + 1, EpochProgress(**state["progress"])
+        rng.bit_generator.state = state["rng"]["figures"]
+        say(f"resumed from {cfg.resume}: {state['epoch']} epochs done"
+            + (f", {progress.batches} batches into epoch {start_epoch}" if progress.batches else ""))
+    metrics = MetricsWriter(out, keep_until_epoch=start_epoch - 1 if cfg.resume else None)
+    say(f"{name} on {', '.join(devices)}: {len(train_set)} training / {len(val_set)} validation images "
+        f"of {cfg.dataset}, {len(train_loader)} batches of {cfg.batch_size} per epoch; writing to {out}")
+
+    def save(epoch: int, partial: EpochProgress) -> None:
+        checkpoint.save_checkpoint(ckpt_path, {
+            "format_note": "written by tinyconv.train.run; read with tinyconv.train.checkpoint.load_checkpoint",
+            "config": asdict(cfg), "model_name": name, "num_classes": train_set.num_classes,
+            "classes": list(train_set.classes), "input_size": input_size,
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+            "guard": guard.state_dict(), "epoch": epoch, "progress": partial.state_dict(),
+            "loader_epoch": train_loader.epoch, "rng": {"figures": rng.bit_generator.state},
+        })
+
+    status, epoch, result = "finished", start_epoch - 1, {}
+    with Interrupt(notify=say) as stop:
+        for epoch in range(start_epoch, cfg.epochs + 1):
+            if stop.requested:  # Ctrl-C during the last validation: its checkpoint is already saved
+                status, epoch = "interrupted", epoch - 1
+                break
+            if schedule.finished:
+                say(f"the learning rate was divided by 10 {schedule.reductions} times and the error stopped "
+                    "improving again: training is over (§5)")
+                break
+            train_loader.set_epoch(epoch)
+            started = time.perf_counter()
+            try:
+                train_epoch(model, train_loader, optimizer, guard, progress, epoch=epoch, interrupt=stop,
+                            show=cfg.progress)
+            except NonFiniteLoss as exc:
+                say(f"stopped: {exc}" + (f" ({ckpt_path})" if os.path.exists(ckpt_path) else ""))
+                return {"status": "diverged", "out": out, "epoch": epoch - 1, "val": result}
+            if stop.requested:
+                save(epoch - 1, progress)
+                say(f"interrupted in epoch {epoch}: saved {ckpt_path}; continue with --resume {ckpt_path}")
+                status, epoch = "interrupted", epoch - 1
+                break
+            seconds = time.perf_counter() - started
+            result = evaluate(model, val_loader, desc="validation", show=cfg.progress)
+            lr = optimizer.param_groups[0]["lr"]
+            metrics.write({"epoch": epoch, "lr": lr, "train_loss": progress.loss_sum / progress.images,
+                           "train_top1": progress.errors / progress.images, "val_loss": result["loss"],
+                           "val_top1": result["top1"], "val_top5": result["top5"], "seconds": round(seconds, 2),
+                           "images_per_s": round(progress.images / seconds, 1)})
+            say(f"epoch {epoch}: train loss {progress.loss_sum / progress.images:.4f}, validation top-1 error "
+                f"{100 * result['top1']:.2f}%, top-5 {100 * result['top5']:.2f}% ({seconds:.1f} s)")
+            if schedule.step(result["top1"]):
+                say(f"validation error stopped improving: learning rate {lr:g} -> {lr * 0.1:g} (§5)")
+            progress = EpochProgress()
+            save(epoch, progress)
+            if cfg.figures:
+                plot_curves(read_metrics(metrics.jsonl_path), os.path.join(out, "curves.png"))
+    if cfg.figures and status == "finished" and epoch >= 1:
+        paths = write_figures(model, train_set, val_set, eval_transform, out, devices[0], rng)
+        say("figures: " + ", ".join(paths + [os.path.join(out, "curves.png")]))
+    if result:
+        crops = "ten-crop" if cfg.ten_crop else "centre-crop"
+        say(f"validation ({crops}): top-1 error {100 * result['top1']:.2f}% "
+            f"(accuracy {100 * (1 - result['top1']):.2f}%), top-5 error {100 * result['top5']:.2f}%")
+    return {"status": status, "out": out, "epoch": epoch, "val": result}
+
+
+def config_from(namespace) -> TrainConfig:
+    """A TrainConfig from an argparse Namespace with the same field names."""
+    return TrainConfig(**{f.name: getattr(namespace, f.name) for f in fields(TrainConfig)
+                          if hasattr(namespace, f.name)})
