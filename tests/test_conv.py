@@ -42,6 +42,8 @@ def test_forward_matches_naive(kernel, stride, padding, groups, dtype, bias, xp,
     ((2, 4, 5, 5), (4, 1, 1, 1), 1, 0, 4),
     ((1, 2, 9, 9), (2, 2, 5, 5), 4, 2, 1),
     ((1, 2, 7, 7), (2, 2, 2, 2), 3, 0, 1),            # stride > kernel: some pixels get no gradient
+    ((2, 4, 6, 7), (6, 2, 3, 5), 1, (1, 2), 2),       # stride 1: grad x as a convolution with flipped kernels
+    ((1, 2, 4, 4), (2, 2, 2, 2), 1, 2, 1),            # stride 1, padding >= kernel: grad x through col2im
 ])
 @pytest.mark.parametrize("bias", [True, False])
 def test_gradients_float64(x_shape, w_shape, stride, padding, groups, bias, xp, rng):

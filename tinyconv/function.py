@@ -56,6 +56,12 @@ class Function:
                 "move them to one device first with tensor.to(device) or tinyconv.functional.copy_to"
             )
 
+    def needs_input_grad(self, i: int) -> bool:
+        """Whether input ``i`` takes part in the gradient; ``backward`` may return None for it and skip
+        the work (conv1's input gradient, the images', is never used). True when no graph was recorded."""
+        inputs = getattr(self, "inputs", None)
+        return inputs is None or inputs[i].requires_grad
+
     def forward(self, *arrays):
         raise NotImplementedError
 
