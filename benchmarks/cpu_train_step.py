@@ -17,8 +17,8 @@ their forward passes agree. Times are medians after warm-up, in one run:
 
 * forward: the training forward pass with its loss (the graph is recorded);
 * step: zero the gradients, forward, backward, SGD update;
-* peak memory: the growth of the resident set size (``ru_maxrss``) over two steps, in a
-  fresh process per framework, above its size once the model and the batch exist;
+* peak memory: the growth of the peak resident set size (VmHWM) over two steps, in a fresh
+  process per framework, above its size once the model and the batch exist;
 * GEMM floor: the step's multiply-add FLOPs (forward; backward twice that, except the first
   layer, whose input needs no gradient) over NumPy's float32 GEMM rate measured now.
 
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import resource
 import time
 
 import numpy as np
@@ -37,11 +36,9 @@ import torch
 
 from benchmarks.common import environment_line, median_seconds, numpy_gemm_gflops, print_table
 from benchmarks.op_profile import breakdown, op_timers
-from benchmarks.torch_mirror import layers_of, to_torch
+from benchmarks.torch_mirror import to_torch
+from benchmarks.training_step import check_agreement, make_batch, step_flops, tinyconv_runner, torch_runner
 from tinyconv import models, nn
-from tinyconv.functional import softmax_cross_entropy
-from tinyconv.optim import SGD
-from tinyconv.tensor import Tensor, no_grad
 
 LRN = dict(size=5, alpha=1e-4, beta=0.75, k=2.0)   # §3.3
 
@@ -63,100 +60,36 @@ NETS = {   # name -> (builder, input (C, H, W))
 }
 
 
-def make_batch(image, batch, seed=0):
-    """Mean-subtracted pixel-scale inputs (§2) and labels: the scale keeps activations out of denormals."""
-    rng = np.random.default_rng(seed)
-    x = (rng.standard_normal((batch, *image)) * 60).astype(np.float32)
-    return x, rng.integers(0, 10, batch)
-
-
-def step_flops(model, x) -> tuple[float, float]:
-    """(forward, training step) FLOPs of the GEMM-shaped layers: 2 per multiply-add."""
-    forward = step = 0.0
-    first = True
-    with no_grad():
-        h = Tensor(x)
-        for layer in layers_of(model):
-            y = layer(h)
-            if isinstance(layer, nn.Conv2d):
-                KH, KW = layer.kernel_size
-                flops = 2.0 * y.size * (layer.in_channels // layer.groups) * KH * KW
-            elif isinstance(layer, nn.Linear):
-                flops = 2.0 * y.size * layer.in_features
-            else:
-                flops = 0.0
-            if flops:
-                forward += flops
-                step += flops * (2 if first else 3)      # + grad weight (+ grad input after the first)
-                first = False
-            h = y
-    return forward, step
-
-
-def tinyconv_runner(model, x, labels):
-    opt = SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    model.train()
-
-    def forward():
-        return softmax_cross_entropy(model(x), labels)
-
-    def step():
-        model.zero_grad()
-        forward().backward()
-        opt.step()
-    return forward, step
-
-
-def torch_runner(model, x, labels):
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    model.train()
-    x, labels = torch.from_numpy(x), torch.from_numpy(labels)
-
-    def forward():
-        return torch.nn.functional.cross_entropy(model(x), labels)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        forward().backward()
-        opt.step()
-    return forward, step
-
-
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _status_bytes(field) -> int:
+    """``VmRSS`` (resident now) or ``VmHWM`` (its peak) of this process, from /proc/self/status."""
+    with open("/proc/self/status") as f:
+        kib = next(line.split()[1] for line in f if line.startswith(field + ":"))
+    return int(kib) * 1024
 
 
 def _peak_step_memory(framework, net, batch) -> float:
-    """(Run in a fresh process.) Peak RSS growth in MiB over two steps, above the set-up size."""
+    """(Run in a fresh process.) Peak RSS growth in MiB over two steps, above the set-up size.
+
+    The peak is VmHWM, reset after the set-up by writing 5 to /proc/self/clear_refs (Linux >= 4.0);
+    ``ru_maxrss`` would not do: a spawned child inherits its parent's peak at the fork.
+    """
     build, image = NETS[net]
     model = build()
     x, labels = make_batch(image, batch)
     if framework == "torch":
         model = to_torch(model)
     step = (torch_runner if framework == "torch" else tinyconv_runner)(model, x, labels)[1]
-    base = _rss_bytes()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = _status_bytes("VmRSS")
     for _ in range(2):
         step()
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base) / 2 ** 20
+    return (_status_bytes("VmHWM") - base) / 2 ** 20
 
 
 def peak_step_memory(framework, net, batch) -> float:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(_peak_step_memory, (framework, net, batch))
-
-
-def check_agreement(ours, theirs, x):
-    """Both frameworks compute the same function (evaluation mode: dropout off)."""
-    ours.eval()
-    theirs.eval()
-    with no_grad(), torch.no_grad():
-        a, b = ours(x).data, theirs(torch.from_numpy(x)).numpy()
-    ours.train()
-    scale = float(np.abs(b).max()) or 1.0
-    if not np.allclose(a, b, rtol=1e-3, atol=1e-4 * scale):
-        raise AssertionError(f"tinyconv and torch disagree: largest difference {np.abs(a - b).max():.3g} "
-                             f"for outputs up to {scale:.3g}")
 
 
 def bench_net(net, batch, repeat, gemm_gflops):

@@ -1,7 +1,7 @@
 """Where a tinyconv training step spends its time: timers wrapped around the ops, by kind.
 
 Inside ``with op_timers() as seconds:`` the forward and backward methods of the op classes,
-``im2col`` / ``col2im`` and ``numpy.matmul`` (the GEMM call of the convolutions) are
+``im2col`` / ``col2im`` and ``numpy.matmul`` or ``cupy.matmul`` (the GEMM call of the convolutions) are
 replaced by versions that add their wall time to ``seconds[kind]``; the originals come
 back on exit. The timers nest (a convolution's time includes its im2col and its GEMM), so
 :func:`breakdown` subtracts the inner ones to give disjoint buckets:
@@ -37,30 +37,36 @@ _METHODS = {   # kind -> (owner, attribute names)
     "relu": (activation.ReLU, ("forward", "backward")),
     "sgd": (SGD, ("step",)),
     "im2col": (conv, ("im2col", "col2im")),
-    "matmul": (np, ("matmul",)),
 }
 
 
-def _timed(fn, seconds, kind):
+def _timed(fn, seconds, kind, sync):
     def wrapper(*args, **kwargs):
+        sync()
         start = time.perf_counter()
         try:
             return fn(*args, **kwargs)
         finally:
+            sync()
             seconds[kind] += time.perf_counter() - start
     return wrapper
 
 
 @contextlib.contextmanager
-def op_timers():
-    """Time every op of the kinds above while the block runs; yields the ``{kind: seconds}`` dict."""
+def op_timers(xp=np, sync=lambda: None):
+    """Time every op of the kinds above while the block runs; yields the ``{kind: seconds}`` dict.
+
+    ``xp`` is the array module whose matmul the convolutions call. On a GPU (``xp`` cupy) pass
+    ``sync``, a wait for the device: each op is then timed from an idle device to its last
+    kernel's end, which serialises the step, so the buckets add up to more than a plain step.
+    """
     seconds = defaultdict(float)
     saved = []
-    for kind, (owner, names) in _METHODS.items():
+    for kind, (owner, names) in {**_METHODS, "matmul": (xp, ("matmul",))}.items():
         for name in names:
             original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
             saved.append((owner, name, original))
-            setattr(owner, name, _timed(original, seconds, kind))
+            setattr(owner, name, _timed(original, seconds, kind, sync))
     try:
         yield seconds
     finally:
