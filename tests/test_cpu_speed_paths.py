@@ -90,3 +90,17 @@ def test_conv_skips_the_gradient_of_an_input_that_needs_none(rng):
     fn = conv.Conv2d(padding=1)
     y = fn(Tensor(x.data, requires_grad=True), w)
     assert fn.backward(np.ones(y.shape, dtype=np.float32))[0].shape == (2, 3, 6, 6)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_keeps_its_col_for_a_second_backward_with_retain_graph(stride, rng):
+    """Without retain_graph backward drops col early; with it, a second pass still finds col."""
+    x = Tensor(rng.standard_normal((2, 3, 7, 7)).astype(np.float32), requires_grad=True)
+    w = Tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    y = conv.conv2d(x, w, stride=stride, padding=1)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(gy, retain_graph=True)
+    once = x.grad.copy(), w.grad.copy()
+    y.backward(gy)
+    np.testing.assert_allclose(x.grad, 2 * once[0], rtol=1e-6)
+    np.testing.assert_allclose(w.grad, 2 * once[1], rtol=1e-6)

@@ -62,6 +62,11 @@ class Function:
         inputs = getattr(self, "inputs", None)
         return inputs is None or inputs[i].requires_grad
 
+    def may_free_saved(self) -> bool:
+        """True inside a ``backward`` after which the graph is released (no ``retain_graph``): the
+        op may drop a saved array as soon as it has used it, lowering the pass's peak memory."""
+        return getattr(self, "retain_graph", True) is False
+
     def forward(self, *arrays):
         raise NotImplementedError
 

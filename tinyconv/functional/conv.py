@@ -177,6 +177,11 @@ class Conv2d(Function):
         # grad_weight = gy @ col.T, computed as (col @ gy.T).T: BLAS runs this form faster here
         gw = xp.matmul(col, gy.transpose(0, 2, 1))                    # (G, C/G*KH*KW, OC/G)
         gw = gw.transpose(0, 2, 1).reshape(weight.shape)              # (OC, C/G, KH, KW)
+        col_shape = self.col.shape
+        if self.may_free_saved():                                     # col is done with: its memory can
+            del col                                                   # hold the input gradient's matrix
+            workspace.give(self.col)
+            del self.col
         if not self.needs_input_grad(0):                              # e.g. conv1: the images need none
             gx = None
         elif (SH, SW) == (1, 1) and PH < KH and PW < KW:
@@ -189,7 +194,7 @@ class Conv2d(Function):
             workspace.give(gy_col)
         else:
             gcol = xp.matmul(weight.reshape(G, OC // G, -1).transpose(0, 2, 1), gy)  # (G, C/G*KH*KW, N*OH*OW)
-            gx = col2im(gcol.reshape(self.col.shape), self.x_shape, KH, KW, SH, SW, PH, PW)  # (N, C, H, W)
+            gx = col2im(gcol.reshape(col_shape), self.x_shape, KH, KW, SH, SW, PH, PW)  # (N, C, H, W)
         if not self.has_bias:
             return gx, gw
         return gx, gw, gy.reshape(OC, -1).sum(axis=1)                 # (OC,)
