@@ -28,6 +28,24 @@ def median_seconds(fn, repeat: int = 5, warmup: int = 2, sync=lambda: None) -> f
     return statistics.median(times)
 
 
+def interleaved_medians(fns, repeat: int = 5, warmup: int = 2) -> list[float]:
+    """Median wall time of each of ``fns``, timed in turns (a, b, a, b, ...) after ``warmup`` runs each.
+
+    On a shared machine the load drifts; taking turns exposes every function to the same drift,
+    so the ratio of two medians stays fair even when both move.
+    """
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, spent in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
+
+
 def numpy_gemm_gflops(n: int = 2048, dtype=np.float32) -> float:
     """The float32 GEMM rate NumPy's BLAS reaches on this machine (GFLOP/s, n x n x n)."""
     rng = np.random.default_rng(0)

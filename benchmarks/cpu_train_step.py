@@ -13,7 +13,8 @@ Two nets, batch 128, SGD with momentum 0.9 and weight decay 5e-4 (§5), softmax 
 
 LRN in the paper's convention (n=5, alpha=1e-4, beta=0.75, k=2); torch gets alpha * n. Both
 frameworks get the same weights (:mod:`benchmarks.torch_mirror`), and the run first checks that
-their forward passes agree. Times are medians after warm-up, in one run:
+their forward passes agree. Times are medians after warm-up, in one run, the two frameworks
+taking turns (:func:`~benchmarks.common.interleaved_medians`, fair under a drifting load):
 
 * forward: the training forward pass with its loss (the graph is recorded);
 * step: zero the gradients, forward, backward, SGD update;
@@ -34,7 +35,7 @@ import time
 import numpy as np
 import torch
 
-from benchmarks.common import environment_line, median_seconds, numpy_gemm_gflops, print_table
+from benchmarks.common import environment_line, interleaved_medians, numpy_gemm_gflops, print_table
 from benchmarks.op_profile import breakdown, op_timers
 from benchmarks.torch_mirror import to_torch
 from benchmarks.training_step import check_agreement, make_batch, step_flops, tinyconv_runner, torch_runner
@@ -100,9 +101,9 @@ def bench_net(net, batch, repeat, gemm_gflops):
     check_agreement(model, twin, x)
     fwd_flops, flops = step_flops(model, x)
     ours, theirs = tinyconv_runner(model, x, labels), torch_runner(twin, x, labels)
-    times = {}
-    for name, (fwd, step) in (("tinyconv", ours), ("torch", theirs)):
-        times[name] = (median_seconds(fwd, repeat), median_seconds(step, repeat))
+    forwards = interleaved_medians([ours[0], theirs[0]], repeat)
+    steps = interleaved_medians([ours[1], theirs[1]], repeat)
+    times = {"tinyconv": (forwards[0], steps[0]), "torch": (forwards[1], steps[1])}
     memory = {name: peak_step_memory(name, net, batch) for name in ("tinyconv", "torch")}
     floor = flops / (gemm_gflops * 1e9)
     (f_ours, s_ours), (f_torch, s_torch) = times["tinyconv"], times["torch"]
@@ -140,7 +141,8 @@ def main():
     print(f"NumPy float32 GEMM (2048^3): {gemm:.1f} GFLOP/s")
     for net in args.nets:
         bench_net(net, args.batch, args.repeat, gemm)
-    print(f"\nload average at the end {os.getloadavg()}")
+    print(f"\nNumPy float32 GEMM again at the end: {numpy_gemm_gflops():.1f} GFLOP/s; "
+          f"load average {os.getloadavg()}")
 
 
 if __name__ == "__main__":
