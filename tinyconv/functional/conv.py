@@ -174,9 +174,7 @@ class Conv2d(Function):
         gy_nchw = gy
         gy = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(G, OC // G, -1)  # (G, OC/G, N*OH*OW)
         col = self.col.reshape(G, -1, gy.shape[2])                    # (G, C/G*KH*KW, N*OH*OW)
-        # grad_weight = gy @ col.T, computed as (col @ gy.T).T: BLAS runs this form faster here
-        gw = xp.matmul(col, gy.transpose(0, 2, 1))                    # (G, C/G*KH*KW, OC/G)
-        gw = gw.transpose(0, 2, 1).reshape(weight.shape)              # (OC, C/G, KH, KW)
+        gw = xp.matmul(gy, col.transpose(0, 2, 1)).reshape(weight.shape)  # gy @ col.T: (OC, C/G, KH, KW)
         col_shape = self.col.shape
         if self.may_free_saved():                                     # col is done with: its memory can
             del col                                                   # hold the input gradient's matrix
