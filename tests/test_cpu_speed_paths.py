@@ -1,9 +1,10 @@
-"""The CPU speed paths keep the results exact: chunks run on all cores (shape.for_each_chunk),
-im2col matrices reused between steps (functional.workspace), conv1's input gradient skipped."""
+"""The CPU speed paths keep the results exact: chunks on all cores (shape.for_each_chunk: LRN,
+max pooling, ReLU), im2col matrices reused between steps (functional.workspace), conv1's input
+gradient skipped, col dropped early unless the graph is retained."""
 import numpy as np
 import pytest
 
-from tinyconv.functional import conv, normalization, pooling, shape, workspace
+from tinyconv.functional import activation, conv, normalization, pooling, shape, workspace
 from tinyconv.tensor import Tensor
 
 
@@ -31,7 +32,8 @@ def test_for_each_chunk_runs_every_chunk_once_and_reraises():
 @pytest.mark.parametrize("op", [
     lambda t: normalization.local_response_norm(t, 5, 1.0, 0.75, 2.0, groups=2),
     lambda t: pooling.max_pool2d(t, 3, 2, padding=1),
-], ids=["lrn", "max_pool2d"])
+    lambda t: activation.relu(t - 0.2),
+], ids=["lrn", "max_pool2d", "relu"])
 def test_many_chunks_on_threads_equal_one_image_at_a_time(op, rng):
     x_np = rng.permutation(48 * 8 * 32 * 32).reshape(48, 8, 32, 32).astype(np.float32) / 1e4  # distinct
     assert len(shape.batch_chunks(x_np)) > 1                          # the batch really is chunked
