@@ -172,7 +172,7 @@ class Conv2d(Function):
         (SH, SW), (PH, PW) = self.stride, self.padding
         OC, Cg, KH, KW = weight.shape
         gy_nchw = gy
-        gy = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(G, OC // G, -1)  # (G, OC/G, N*OH*OW)
+        gy = _swap_01(xp, gy).reshape(G, OC // G, -1)                 # (G, OC/G, N*OH*OW)
         col = self.col.reshape(G, -1, gy.shape[2])                    # (G, C/G*KH*KW, N*OH*OW)
         gw = xp.matmul(gy, col.transpose(0, 2, 1)).reshape(weight.shape)  # gy @ col.T: (OC, C/G, KH, KW)
         col_shape = self.col.shape
@@ -212,14 +212,25 @@ def _im2col_gemm(xp, x, weight, bias, G, stride, padding):
     OH, OW = conv_out_size(H, KH, SH, PH), conv_out_size(W, KW, SW, PW)
     col = im2col(x, KH, KW, SH, SW, PH, PW, out=workspace.take(xp, (C * KH * KW, N * OH * OW), x.dtype))
     w = weight.reshape(G, OC // G, -1)                                # (G, OC/G, C/G*KH*KW)
-    y = xp.matmul(w, col.reshape(G, -1, N * OH * OW))                 # (G, OC/G, N*OH*OW)
-    y = y.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3)                # (N, OC, OH, OW) view
-    out = xp.empty(y.shape, dtype=y.dtype)
-    if bias is None:
-        out[...] = y
-    else:                                                             # bias added during the copy
-        xp.add(y, bias[:, None, None], out=out)
+    y = xp.matmul(w, col.reshape(G, -1, N * OH * OW), out=workspace.take(xp, (G, OC // G, N * OH * OW), x.dtype))
+    out = _swap_01(xp, y.reshape(OC, N, OH, OW), bias)              # (N, OC, OH, OW), bias added
+    workspace.give(y)
     return out, col
+
+
+def _swap_01(xp, a, bias=None):
+    """A contiguous copy of ``a`` with its first two axes swapped (plus ``bias`` along the new
+    axis 1), (OC, N, ...) <-> (N, OC, ...), written by all CPU cores, a share of axis 1 each."""
+    out = xp.empty((a.shape[1], a.shape[0]) + a.shape[2:], dtype=a.dtype)
+    extra = (None,) * (a.ndim - 2)
+
+    def copy(n):
+        if bias is None:
+            out[n] = a[:, n].swapaxes(0, 1)
+        else:
+            xp.add(a[:, n].swapaxes(0, 1), bias[(slice(None),) + extra], out=out[n])
+    for_each_chunk(copy, even_chunks(a.shape[1]), a)
+    return out
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, groups=1):
