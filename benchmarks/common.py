@@ -6,6 +6,7 @@ measured, not remembered.
 """
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 import time
@@ -62,6 +63,20 @@ def print_table(title: str, header: list[str], rows: list[list]) -> None:
     print("|" + "---|" * len(header))
     for row in rows:
         print("| " + " | ".join(f"{c:.4g}" if isinstance(c, float) else str(c) for c in row) + " |")
+
+
+def cpu_steal_seconds() -> float:
+    """CPU time the hypervisor gave to other machines so far (Linux /proc/stat "steal"; 0 elsewhere).
+
+    Read before and after a run on a shared virtual machine: a large difference means the
+    timings of that run were taken on a host busy with other guests.
+    """
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def environment_line() -> str:

@@ -35,7 +35,7 @@ import time
 import numpy as np
 import torch
 
-from benchmarks.common import environment_line, interleaved_medians, numpy_gemm_gflops, print_table
+from benchmarks.common import cpu_steal_seconds, environment_line, interleaved_medians, numpy_gemm_gflops, print_table
 from benchmarks.op_profile import breakdown, op_timers
 from benchmarks.torch_mirror import to_torch
 from benchmarks.training_step import check_agreement, make_batch, step_flops, tinyconv_runner, torch_runner
@@ -137,12 +137,14 @@ def main():
     args = parser.parse_args()
     print(environment_line())
     print(f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()}")
+    steal = cpu_steal_seconds()
     gemm = numpy_gemm_gflops()
     print(f"NumPy float32 GEMM (2048^3): {gemm:.1f} GFLOP/s")
     for net in args.nets:
         bench_net(net, args.batch, args.repeat, gemm)
     print(f"\nNumPy float32 GEMM again at the end: {numpy_gemm_gflops():.1f} GFLOP/s; "
-          f"load average {os.getloadavg()}")
+          f"load average {os.getloadavg()}; CPU time stolen by the hypervisor during the run "
+          f"{cpu_steal_seconds() - steal:.1f} s")
 
 
 if __name__ == "__main__":
