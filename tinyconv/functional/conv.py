@@ -12,9 +12,9 @@ about KH*KW/(SH*SW) times.
 The backward pass uses the same matrices: ``grad_weight = gy @ col.T``,
 ``grad_col = weight.T @ gy``, and **col2im**, the adjoint of im2col, adds every column
 entry back onto the input pixel it was copied from (overlapping patches add up).
-At stride 1 the backward pass takes a shorter road to the input gradient: it is the
-convolution of ``gy`` with the kernels flipped in space and transposed (input and output
-channels swapped), so it reuses im2col and one GEMM. The input gradient of the first
+At stride 1, where a layer has no more output than input channels, the backward pass takes a
+shorter road to the input gradient: it is the convolution of ``gy`` with the kernels flipped
+in space and transposed (input and output channels swapped), so it reuses im2col and one GEMM. The input gradient of the first
 layer (the images) is not computed at all.
 
 Groups (§3.2, §3.5): in the paper each GPU holds half of the kernels of conv2, conv4 and
@@ -182,10 +182,11 @@ class Conv2d(Function):
             del self.col
         if not self.needs_input_grad(0):                              # e.g. conv1: the images need none
             gx = None
-        elif (SH, SW) == (1, 1) and PH < KH and PW < KW:
+        elif (SH, SW) == (1, 1) and PH < KH and PW < KW and OC <= G * Cg:
             # At stride 1 the input gradient is itself a convolution: gy, padded by K - 1 - P, correlated
             # with the kernels flipped in space and with in/out channels swapped (per group). One more
             # im2col + GEMM, about twice as fast on the CPU as the GEMM into col and col2im's KH*KW adds.
+            # Taken where gy's matrix (OC*KH*KW rows) is no larger than col2im's (C*KH*KW rows).
             flipped = weight.reshape(G, OC // G, Cg, KH, KW)[:, :, :, ::-1, ::-1].transpose(0, 2, 1, 3, 4)
             flipped = flipped.reshape(G * Cg, OC // G, KH, KW)        # (C, OC/G, KH, KW)
             gx, gy_col = _im2col_gemm(xp, gy_nchw, flipped, None, G, (1, 1), (KH - 1 - PH, KW - 1 - PW))
