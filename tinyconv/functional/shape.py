@@ -74,13 +74,19 @@ def even_chunks(n: int, parts: int = CPU_THREADS) -> list[slice]:
 def for_each_chunk(fn, chunks, x) -> None:
     """Call ``fn(chunk)`` for every slice in ``chunks``; each call must write only its own part.
 
-    On the CPU the calls run on a pool of one thread per core: NumPy lets go of the
+    ``chunks`` are consecutive slices of one range (as :func:`batch_chunks` and :func:`even_chunks`
+    give). On the CPU the calls run on a pool of one thread per core: NumPy lets go of the
     interpreter lock inside its loops and copies, so the elementwise passes of LRN, pooling and
     im2col (one core each otherwise) run side by side, as BLAS already does for the GEMMs.
-    On the GPU (``x`` a CuPy array) the calls run one after another (each queues kernels).
+    On the GPU (``x`` a CuPy array) ``fn`` is called once with the whole range: one kernel each.
     """
     global _threads
-    if backend.is_cupy_array(x) or CPU_THREADS == 1 or len(chunks) == 1:
+    if not chunks:
+        return
+    if backend.is_cupy_array(x):
+        fn(slice(chunks[0].start, chunks[-1].stop))
+        return
+    if CPU_THREADS == 1 or len(chunks) == 1:
         for chunk in chunks:
             fn(chunk)
         return
