@@ -80,7 +80,9 @@ def cupy_gemm_tflops(cupy, n=8192) -> float:
 
 def cupy_peak_bytes(cupy, step) -> int:
     """Bytes the memory pool holds after one ``step`` from an emptied pool (its high-water mark)."""
-    pool = cupy.cuda.get_allocator().__self__      # the MemoryPool tinyconv.backend installed
+    pool = getattr(cupy.cuda.get_allocator(), "__self__", None)   # the MemoryPool tinyconv.backend installed
+    if not isinstance(pool, cupy.cuda.MemoryPool):
+        raise RuntimeError(f"expected CuPy's allocator to be a MemoryPool's malloc, got {cupy.cuda.get_allocator()!r}")
     cupy.cuda.Device().synchronize()
     pool.free_all_blocks()
     step()
