@@ -14,8 +14,8 @@ The backward pass uses the same matrices: ``grad_weight = gy @ col.T``,
 entry back onto the input pixel it was copied from (overlapping patches add up).
 At stride 1, where a layer has no more output than input channels, the backward pass takes a
 shorter road to the input gradient: it is the convolution of ``gy`` with the kernels flipped
-in space and transposed (input and output channels swapped), so it reuses im2col and one GEMM. The input gradient of the first
-layer (the images) is not computed at all.
+in space and transposed (input and output channels swapped), so it reuses im2col and one
+GEMM. The input gradient of the first layer (the images) is not computed at all.
 
 Groups (§3.2, §3.5): in the paper each GPU holds half of the kernels of conv2, conv4 and
 conv5, which see only the feature maps on their own GPU. On one device that is
@@ -213,7 +213,8 @@ def _im2col_gemm(xp, x, weight, bias, G, stride, padding):
     OH, OW = conv_out_size(H, KH, SH, PH), conv_out_size(W, KW, SW, PW)
     col = im2col(x, KH, KW, SH, SW, PH, PW, out=workspace.take(xp, (C * KH * KW, N * OH * OW), x.dtype))
     w = weight.reshape(G, OC // G, -1)                                # (G, OC/G, C/G*KH*KW)
-    y = xp.matmul(w, col.reshape(G, -1, N * OH * OW), out=workspace.take(xp, (G, OC // G, N * OH * OW), x.dtype))
+    y = workspace.take(xp, (G, OC // G, N * OH * OW), x.dtype)
+    xp.matmul(w, col.reshape(G, -1, N * OH * OW), out=y)              # (G, OC/G, N*OH*OW)
     out = _swap_01(xp, y.reshape(OC, N, OH, OW), bias)              # (N, OC, OH, OW), bias added
     workspace.give(y)
     return out, col
