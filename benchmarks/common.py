@@ -29,11 +29,12 @@ def median_seconds(fn, repeat: int = 5, warmup: int = 2, sync=lambda: None) -> f
     return statistics.median(times)
 
 
-def interleaved_medians(fns, repeat: int = 5, warmup: int = 2) -> list[float]:
-    """Median wall time of each of ``fns``, timed in turns (a, b, a, b, ...) after ``warmup`` runs each.
+def interleaved_times(fns, repeat: int = 5, warmup: int = 2) -> list[tuple[float, float]]:
+    """(median, best) wall time of each of ``fns``, timed in turns (a, b, a, b, ...) after ``warmup`` runs each.
 
     On a shared machine the load drifts; taking turns exposes every function to the same drift,
-    so the ratio of two medians stays fair even when both move.
+    so the ratio of two medians stays fair even when both move. The best run shows what the
+    code does when the neighbours are quiet.
     """
     for fn in fns:
         for _ in range(warmup):
@@ -44,7 +45,7 @@ def interleaved_medians(fns, repeat: int = 5, warmup: int = 2) -> list[float]:
             start = time.perf_counter()
             fn()
             spent.append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
+    return [(statistics.median(t), min(t)) for t in times]
 
 
 def numpy_gemm_gflops(n: int = 2048, dtype=np.float32) -> float:

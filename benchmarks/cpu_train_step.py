@@ -14,7 +14,8 @@ Two nets, batch 128, SGD with momentum 0.9 and weight decay 5e-4 (§5), softmax 
 LRN in the paper's convention (n=5, alpha=1e-4, beta=0.75, k=2); torch gets alpha * n. Both
 frameworks get the same weights (:mod:`benchmarks.torch_mirror`), and the run first checks that
 their forward passes agree. Times are medians after warm-up, in one run, the two frameworks
-taking turns (:func:`~benchmarks.common.interleaved_medians`, fair under a drifting load):
+taking turns (:func:`~benchmarks.common.interleaved_times`, fair under a drifting load);
+the best step is printed too:
 
 * forward: the training forward pass with its loss (the graph is recorded);
 * step: zero the gradients, forward, backward, SGD update;
@@ -35,7 +36,7 @@ import time
 import numpy as np
 import torch
 
-from benchmarks.common import cpu_steal_seconds, environment_line, interleaved_medians, numpy_gemm_gflops, print_table
+from benchmarks.common import cpu_steal_seconds, environment_line, interleaved_times, numpy_gemm_gflops, print_table
 from benchmarks.op_profile import breakdown, op_timers
 from benchmarks.torch_mirror import to_torch
 from benchmarks.training_step import check_agreement, make_batch, step_flops, tinyconv_runner, torch_runner
@@ -101,15 +102,14 @@ def bench_net(net, batch, repeat, gemm_gflops):
     check_agreement(model, twin, x)
     fwd_flops, flops = step_flops(model, x)
     ours, theirs = tinyconv_runner(model, x, labels), torch_runner(twin, x, labels)
-    forwards = interleaved_medians([ours[0], theirs[0]], repeat)
-    steps = interleaved_medians([ours[1], theirs[1]], repeat)
-    times = {"tinyconv": (forwards[0], steps[0]), "torch": (forwards[1], steps[1])}
+    (f_ours, _), (f_torch, _) = interleaved_times([ours[0], theirs[0]], repeat)
+    (s_ours, best_ours), (s_torch, best_torch) = interleaved_times([ours[1], theirs[1]], repeat)
     memory = {name: peak_step_memory(name, net, batch) for name in ("tinyconv", "torch")}
     floor = flops / (gemm_gflops * 1e9)
-    (f_ours, s_ours), (f_torch, s_torch) = times["tinyconv"], times["torch"]
     rows = [
         ["forward (ms)", 1e3 * f_ours, 1e3 * f_torch, f_ours / f_torch],
         ["training step (ms)", 1e3 * s_ours, 1e3 * s_torch, s_ours / s_torch],
+        [f"training step, best of {repeat} (ms)", 1e3 * best_ours, 1e3 * best_torch, best_ours / best_torch],
         ["images/s (training)", batch / s_ours, batch / s_torch, s_torch / s_ours],
         ["peak memory of a step (MiB)", memory["tinyconv"], memory["torch"], memory["tinyconv"] / memory["torch"]],
         ["step / GEMM floor", s_ours / floor, s_torch / floor, s_ours / s_torch],
