@@ -100,7 +100,8 @@ class Communicator:
         differ in size; a rank that has no batch left takes part with ``count=0``. Without
         counts every rank weighs the same (equal batches). A parameter whose ``grad`` is
         None on some ranks counts as zero there; it stays None only if it is None on all.
-        The ranks' models must match (:meth:`broadcast_parameters` checks that once).
+        The averaged gradient has the parameter's dtype. The ranks' models must match
+        (:meth:`broadcast_parameters` checks that once).
         """
         params = list(params)
         if not params:
@@ -113,7 +114,8 @@ class Communicator:
         arrays = []
         for p in params:  # per parameter: grad * weight, then [has a grad, weight] (summed: ranks, total weight)
             has = p.grad is not None
-            grad = (p.grad if weight == 1.0 else p.grad * weight) if has else p.xp.zeros_like(p.data)
+            grad = p.grad.astype(p.dtype, copy=False) if has else p.xp.zeros_like(p.data)
+            grad = grad * weight if weight != 1.0 else grad
             arrays += [grad, p.xp.array([has, weight], p.dtype)]
         summed = self._exchange(arrays, self.allreduce_sum_)
         for p, grad, tally in zip(params, summed[0::2], summed[1::2]):
