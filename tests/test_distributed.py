@@ -84,6 +84,9 @@ def test_average_is_weighted_by_the_examples_behind_each_gradient(device):
         layer = linear(device, seed=0)
         set_grads(layer, g[comm.rank], b[comm.rank] if comm.rank == 1 else None)
         comm.average_gradients(layer.parameters(), counts[comm.rank])
+        first = backend.to_numpy(layer.weight.grad).copy()
+        comm.average_gradients(layer.parameters(), 2)  # the gradients are now views of the reused buffer
+        np.testing.assert_allclose(backend.to_numpy(layer.weight.grad), first, rtol=1e-12)
         return backend.to_numpy(layer.weight.grad), backend.to_numpy(layer.bias.grad), backend.device_of(layer.weight.grad)
 
     for weight_grad, bias_grad, dev in on_ranks(work, world_size=3):

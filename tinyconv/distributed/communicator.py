@@ -11,7 +11,8 @@ supplies (an in-place sum over all ranks, and an in-place broadcast from one ran
 Arrays travel packed: the gradients (or weights) of one device and dtype are concatenated
 into one flat array on their device, copied to the host once (GPU arrays are staged through
 the host), reduced in one message, copied back once and split into views. One large message
-per step costs one latency instead of one per parameter (16 for AlexNet).
+per step costs one latency instead of one per parameter (16 for AlexNet); the flat arrays are
+kept from step to step.
 
 :class:`LocalCommunicator` is the single process: rank 0 of 1, where both primitives do
 nothing and the same code trains without MPI.
@@ -85,7 +86,7 @@ class Communicator:
         layout += [(name, tuple(np.shape(getattr(m, a))), str(getattr(m, a).dtype)) for name, m, a in slots]
         self._check_same(layout, f"the model ({type(model).__name__})")
         arrays = [p.data for _, p in named] + [getattr(m, a) for _, m, a in slots]
-        received = self._exchange(arrays, lambda host: self.broadcast_(host, root))
+        received, _ = self._exchange(arrays, lambda host: self.broadcast_(host, root))
         for (_, p), array in zip(named, received):
             p.data[...] = array
         for (_, module, attr), array in zip(slots, received[len(named):]):
@@ -111,16 +112,17 @@ class Communicator:
         weight = 1.0 if count is None else float(count)
         if not weight >= 0:
             raise ValueError(f"count is the number of examples behind this rank's gradient (>= 0), got {count!r}")
-        arrays = []
-        for p in params:  # per parameter: grad * weight, then [has a grad, weight] (summed: ranks, total weight)
-            has = p.grad is not None
-            grad = p.grad.astype(p.dtype, copy=False) if has else p.xp.zeros_like(p.data)
-            grad = grad * weight if weight != 1.0 else grad
-            arrays += [grad, p.xp.array([has, weight], p.dtype)]
-        summed = self._exchange(arrays, self.allreduce_sum_)
-        for p, grad, tally in zip(params, summed[0::2], summed[1::2]):
-            ranks_with_grad, total = float(tally[0]), tally[1]
-            p.grad = grad / total if ranks_with_grad > 0 and float(total) > 0 else None
+        grads = [p.grad.astype(p.dtype, copy=False) if p.grad is not None else p.xp.zeros_like(p.data)
+                 for p in params]
+        tally = np.array([weight] + [p.grad is not None for p in params], dtype=np.float64)
+        self.allreduce_sum_(tally)  # the total weight, and how many ranks have each gradient (a few bytes)
+        total = tally[0]
+        views, flats = self._exchange(grads, self.allreduce_sum_, scale=weight, reuse=True)
+        for flat in flats:
+            if total > 0:
+                flat /= flat.dtype.type(total)
+        for p, grad, ranks in zip(params, views, tally[1:]):
+            p.grad = grad if ranks > 0 and total > 0 else None
 
     # ----- helpers ------------------------------------------------------------------------
     def _check_same(self, description, what: str) -> None:
@@ -135,29 +137,50 @@ class Communicator:
                 raise ValueError(f"rank {rank} differs from rank 0 in {what}: {first}; every rank must "
                                  "build the same model from the same options")
 
-    def _exchange(self, arrays, collective) -> list:
-        """Pack ``arrays`` per (device, dtype), run ``collective`` on each host buffer, unpack.
-
-        Returns new arrays on the arrays' own devices, in order and shape (views into one
-        buffer per group).
+    def _exchange(self, arrays, collective, scale: float = 1.0, reuse: bool = False):
+        """Pack ``arrays`` per (device, dtype) into one flat array each, multiply it by ``scale``,
+        run ``collective`` on it (on a host copy for GPU arrays: staged through the host) and
+        return ``(views, flats)``: the results as views of the flats, in the order and shapes of
+        ``arrays``, and the flats. ``reuse`` keeps the flats for the next call with the same sizes
+        (every training step): allocating, and touching for the first time, hundreds of MB per
+        step would cost more than the copies themselves.
         """
         groups = {}
         for i, array in enumerate(arrays):
-            groups.setdefault((str(backend.device_of(array)), str(array.dtype)), []).append(i)
-        out = [None] * len(arrays)
-        for (dev, _), members in groups.items():
-            xp = backend.xp_of(arrays[members[0]])
+            groups.setdefault((str(backend.device_of(array)), array.dtype), []).append(i)
+        views, flats = [None] * len(arrays), []
+        for (dev, dtype), members in groups.items():
+            parts = [arrays[i] for i in members]
+            flat, host = self._buffers(dev, dtype, parts, reuse)
             with backend.device(dev).context():
-                flat = xp.concatenate([arrays[i].ravel() for i in members])
-            host = np.ascontiguousarray(backend.to_numpy(flat))  # GPU -> host (a no-op on the CPU)
-            collective(host)
-            flat = backend.to_device(host, dev)                  # host -> GPU
+                backend.xp_of(flat).concatenate([a.ravel() for a in parts], out=flat)
+                if scale != 1.0:
+                    flat *= dtype.type(scale)
+                if host is flat:  # NumPy: MPI reads and writes the array itself
+                    collective(flat)
+                else:             # CuPy: device -> host, the collective, host -> device
+                    flat.get(out=host)
+                    collective(host)
+                    flat.set(host)
             offset = 0
-            for i in members:
-                size = arrays[i].size
-                out[i] = flat[offset:offset + size].reshape(arrays[i].shape)
-                offset += size
-        return out
+            for i, part in zip(members, parts):
+                views[i] = flat[offset:offset + part.size].reshape(part.shape)
+                offset += part.size
+            flats.append(flat)
+        return views, flats
+
+    def _buffers(self, dev: str, dtype, parts, reuse: bool):
+        """(flat array on ``dev``, host array) of the total size of ``parts``; the same for NumPy."""
+        cache = vars(self).setdefault("_flat_buffers", {})
+        size = sum(part.size for part in parts)
+        found = cache.get((dev, dtype)) if reuse else None
+        if found is None or found[0].size != size or any(getattr(p, "base", None) is found[0] for p in parts):
+            with backend.device(dev).context():
+                flat = backend.device(dev).xp.empty(size, dtype)
+            found = (flat, flat if dev == "cpu" else np.empty(size, dtype))
+            if reuse:
+                cache[(dev, dtype)] = found
+        return found
 
 
 class LocalCommunicator(Communicator):
