@@ -208,3 +208,20 @@ def test_each_rank_gets_its_own_dropout_masks():
     np.testing.assert_array_equal(mask1, mask1_again)
     with pytest.raises(ValueError, match="rank must be an int >= 0"):
         distributed.decorrelate_dropout(AlexNet28(), -1)
+
+
+def test_the_batch_of_a_step_is_split_evenly_over_the_ranks():
+    assert distributed.split_batch(128, 4) == 32 and distributed.split_batch(128, 1) == 128
+    with pytest.raises(ValueError, match="split over 3 ranks and must be divisible by 3: use 126 or 129"):
+        distributed.split_batch(128, 3)
+
+
+def test_each_rank_takes_its_own_gpu_and_the_cpu_stays_the_cpu(monkeypatch):
+    comm = LocalCommunicator()
+    assert distributed.rank_devices(["cuda:1"], comm) == ["cuda:1"]  # one process: as chosen
+    comm.world_size, comm.local_rank = 4, 3
+    monkeypatch.setattr(backend, "gpu_count", lambda: 2)
+    assert distributed.rank_devices(["cuda:0"], comm) == ["cuda:1"]
+    assert distributed.rank_devices(["cpu"], comm) == ["cpu"]
+    with pytest.raises(ValueError, match="leave out --devices"):
+        distributed.rank_devices(["cuda:0", "cuda:1"], comm)

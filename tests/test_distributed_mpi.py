@@ -65,7 +65,8 @@ def mpirun(scenario: str, out: str, *args: str) -> tuple[subprocess.CompletedPro
         pytest.skip("mpi4py not installed: pip install mpi4py (needs OpenMPI, see scripts/install_mpi.sh)")
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",  # containers run as root
-               OMPI_MCA_rmaps_base_oversubscribe="1", OMP_NUM_THREADS="1")
+               OMPI_MCA_rmaps_base_oversubscribe="1", OMP_NUM_THREADS="1",
+               OMPI_MCA_btl_vader_single_copy_mechanism="none")  # containers often forbid cross-process reads
     command = ["mpirun", "-n", "2", sys.executable, os.path.abspath(__file__), scenario, out, *args]
     started = time.perf_counter()
     try:
@@ -125,6 +126,7 @@ def rank_main(scenario: str, out: str, *args: str) -> None:
     comm.broadcast_parameters(model)
     optimizer = distributed.GradientAveraging(SGD(model.parameters(), **SGD_OPTIONS), comm)
     if scenario == "step":
+        assert comm.allgather(comm.local_rank) == [0, 1], "both ranks run on this machine"
         size = int(args[0])
         loader = DataLoader(make_dataset(size), 2, seed=3, num_workers=0, rank=comm.rank, world_size=comm.world_size)
         batches = list(loader)

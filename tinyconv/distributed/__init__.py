@@ -18,5 +18,5 @@ ranks than cores add ``--oversubscribe``). docs/scaling.md estimates what this c
 64 and 512 GPUs and describes the "one weird trick" hybrid with the device split (§3.2).
 """
 from .communicator import Communicator, LocalCommunicator  # noqa: F401
-from .data_parallel import GradientAveraging, decorrelate_dropout, init  # noqa: F401
+from .data_parallel import GradientAveraging, decorrelate_dropout, init, rank_devices, split_batch  # noqa: F401
 from .mpi import INSTALL, MPICommunicator, launched_world_size  # noqa: F401

@@ -29,6 +29,7 @@ class Communicator:
 
     rank: int = 0
     world_size: int = 1
+    local_rank: int = 0  # rank among the processes of this machine (picks the GPU)
 
     # ----- primitives (a back end defines these) ------------------------------------------
     def allreduce_sum_(self, host: np.ndarray) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..nn import Dropout
 from .communicator import Communicator, LocalCommunicator
 from .mpi import INSTALL, MPICommunicator, launched_world_size
@@ -90,3 +91,32 @@ def decorrelate_dropout(model, rank: int) -> None:
     for module in model.modules():
         if isinstance(module, Dropout):
             module.seed = int(np.random.SeedSequence([module.seed, int(rank)]).generate_state(1, np.uint64)[0])
+
+
+def split_batch(batch_size: int, world_size: int) -> int:
+    """Each rank's share of a batch of ``batch_size`` examples over ``world_size`` ranks.
+
+    The batch is the batch of one step over all ranks (§5: 128), so a run on N ranks takes the
+    same steps as one process; it must divide evenly.
+    """
+    if batch_size % world_size:
+        lower = batch_size - batch_size % world_size
+        raise ValueError(f"the batch of {batch_size} examples is split over {world_size} ranks and must be "
+                         f"divisible by {world_size}: use {lower or world_size} or {lower + world_size}")
+    return batch_size // world_size
+
+
+def rank_devices(names: list, communicator: Communicator) -> list:
+    """The device(s) this rank trains on: under MPI each rank takes its own GPU of its node.
+
+    ``names`` is the one-process choice (``["cpu"]``, ``["cuda:0"]``, or several GPUs for the device
+    split of §3.2). With several ranks, a single GPU becomes ``cuda:(local rank % GPUs on the node)``;
+    the device split is not combined with ranks here (docs/scaling.md describes that hybrid).
+    """
+    if communicator.world_size == 1 or list(names) == ["cpu"]:
+        return list(names)
+    if len(names) > 1:
+        raise ValueError(f"under mpirun each rank trains on one GPU (chosen by its rank on the node); the "
+                         f"device split over {', '.join(names)} in one process cannot be combined with it: "
+                         "leave out --devices")
+    return [f"cuda:{communicator.local_rank % max(backend.gpu_count(), 1)}"]

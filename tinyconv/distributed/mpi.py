@@ -56,6 +56,9 @@ class MPICommunicator(Communicator):
         self.MPI = import_mpi()
         self.comm = comm if comm is not None else self.MPI.COMM_WORLD
         self.rank, self.world_size = self.comm.Get_rank(), self.comm.Get_size()
+        node = self.comm.Split_type(self.MPI.COMM_TYPE_SHARED)  # the ranks sharing this machine's memory
+        self.local_rank = node.Get_rank()
+        node.Free()
         if self.world_size > 1:
             _abort_on_uncaught_exception(self)
 
