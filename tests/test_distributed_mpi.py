@@ -1,7 +1,8 @@
 """Data parallelism over real MPI processes: ``mpirun -n 2`` runs this file as a script.
 
 The tests start ``mpirun -n 2 python tests/test_distributed_mpi.py SCENARIO OUT`` with a
-timeout; the part under ``if __name__ == "__main__"`` is what each rank runs. They are
+timeout; the part under ``if __name__ == "__main__"`` is what each rank runs. The last test runs
+the training program, ``mpirun -n 2 python examples/train_alexnet.py``. They are
 skipped (with the reason) where OpenMPI or mpi4py are missing; the project's CI set-up
 installs both (scripts/install_mpi.sh and ``pip install mpi4py``).
 """
@@ -22,6 +23,8 @@ from tinyconv.functional.loss import softmax_cross_entropy
 from tinyconv.models import AlexNet28
 from tinyconv.optim import SGD
 from tinyconv.tensor import Tensor
+from tinyconv.train.checkpoint import load_checkpoint
+from tinyconv.train.metrics import read_metrics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 120  # seconds for one mpirun; a hang fails the test instead of the CI job
@@ -55,7 +58,8 @@ def single_process(size: int, batch_size: int) -> dict:
 
 
 # ----- the tests (run by pytest) ---------------------------------------------------------------
-def mpirun(scenario: str, out: str, *args: str) -> tuple[subprocess.CompletedProcess, float]:
+def mpirun(script: str, *args: str) -> tuple[subprocess.CompletedProcess, float]:
+    """``mpirun -n 2 python script args`` with a timeout: (the finished process, seconds)."""
     import pytest  # only the tests need pytest; the ranks do not
 
     if shutil.which("mpirun") is None:
@@ -67,12 +71,12 @@ def mpirun(scenario: str, out: str, *args: str) -> tuple[subprocess.CompletedPro
                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",  # containers run as root
                OMPI_MCA_rmaps_base_oversubscribe="1", OMP_NUM_THREADS="1",
                OMPI_MCA_btl_vader_single_copy_mechanism="none")  # containers often forbid cross-process reads
-    command = ["mpirun", "-n", "2", sys.executable, os.path.abspath(__file__), scenario, out, *args]
+    command = ["mpirun", "-n", "2", sys.executable, script, *args]
     started = time.perf_counter()
     try:
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired as exc:
-        raise AssertionError(f"mpirun {scenario} did not finish in {TIMEOUT} s (a rank hangs):\n"
+        raise AssertionError(f"mpirun {' '.join(args)} did not finish in {TIMEOUT} s (a rank hangs):\n"
                              f"{exc.stdout}\n{exc.stderr}") from exc
     return result, time.perf_counter() - started
 
@@ -81,7 +85,7 @@ def test_two_ranks_take_the_same_steps_as_one_process_with_the_combined_batch(tm
     """Size 5, batches of 2 per rank: step 1 shards (0,2)+(1,3), step 2 (4)+nothing on rank 1."""
     initial = {name: p.data.copy() for name, p in make_model(seed=1).named_parameters()}
     for size in (8, 7, 5):  # equal shards; unequal last batches; a rank with no batch in the last step
-        result, _ = mpirun("step", str(tmp_path), str(size))
+        result, _ = mpirun(__file__, "step", str(tmp_path), str(size))
         assert result.returncode == 0, result.stdout + result.stderr
         ranks = [dict(np.load(tmp_path / f"rank{r}-{size}.npz")) for r in range(2)]
         expected = single_process(size, batch_size=4)
@@ -93,7 +97,7 @@ def test_two_ranks_take_the_same_steps_as_one_process_with_the_combined_batch(tm
 
 
 def test_a_rank_that_raises_stops_the_others_with_a_clear_error(tmp_path):
-    result, seconds = mpirun("raise", str(tmp_path))
+    result, seconds = mpirun(__file__, "raise", str(tmp_path))
     assert result.returncode != 0
     assert "rank 1 of 2: uncaught RuntimeError: rank 1 fails on purpose; aborting all ranks" in result.stderr
     assert not (tmp_path / "rank0-passed").exists(), "rank 0 went on past the step that rank 1 never reached"
@@ -102,7 +106,7 @@ def test_a_rank_that_raises_stops_the_others_with_a_clear_error(tmp_path):
 
 def test_a_rank_that_exits_with_an_error_status_stops_the_others(tmp_path):
     """Without finish(), sys.exit(3) on rank 1 leaves rank 0 waiting forever (MPI_Finalize waits too)."""
-    result, seconds = mpirun("exit", str(tmp_path))
+    result, seconds = mpirun(__file__, "exit", str(tmp_path))
     assert result.returncode == 3
     assert "rank 1 of 2: exit status 3; aborting all ranks" in result.stderr
     assert not (tmp_path / "rank0-passed").exists()
@@ -110,11 +114,29 @@ def test_a_rank_that_exits_with_an_error_status_stops_the_others(tmp_path):
 
 
 def test_a_rank_that_is_killed_stops_the_others(tmp_path):
-    result, seconds = mpirun("kill", str(tmp_path))
+    result, seconds = mpirun(__file__, "kill", str(tmp_path))
     assert result.returncode != 0
     assert "signal 9" in result.stdout + result.stderr, result.stdout + result.stderr
     assert not (tmp_path / "rank0-passed").exists()
     assert seconds < TIMEOUT
+
+
+def test_the_training_program_trains_data_parallel_and_only_rank_0_speaks_and_writes(tmp_path):
+    program = os.path.join(ROOT, "examples", "train_alexnet.py")
+    options = ["--train-images", "255", "--val-images", "64", "--epochs", "1", "--workers", "0", "--no-progress",
+               "--no-figures", "--out", str(tmp_path)]
+    result, _ = mpirun(program, *options, "--batch-size", "32")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "254 training / 64 validation images" in result.stdout  # cut to a multiple of 2: equal shards
+    assert "7 batches of 32 per epoch" in result.stdout             # 127 images a rank, 16 a step
+    assert result.stdout.count("data parallel over 2 MPI ranks, 16 images each per step") == 1
+    assert result.stdout.count("epoch 1: train loss") == 1
+    assert [row["epoch"] for row in read_metrics(tmp_path / "metrics.jsonl")] == [1]
+    assert load_checkpoint(tmp_path / "checkpoint.npz")["epoch"] == 1
+
+    result, seconds = mpirun(program, *options, "--batch-size", "33")
+    assert result.returncode == 2 and seconds < TIMEOUT
+    assert "split over 2 ranks and must be divisible by 2: use 32 or 34" in result.stderr
 
 
 # ----- what each rank runs under mpirun ----------------------------------------------------------
