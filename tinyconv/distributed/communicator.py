@@ -81,17 +81,11 @@ class Communicator:
         weights) so that data-parallel training starts from one set of weights. The ranks'
         models must have the same layout; a clear error names the first difference.
         """
-        named = list(model.named_parameters())
-        slots = [(name, module, attr) for name, module, attr, _ in model._buffer_slots()]
-        layout = [(name, tuple(p.shape), str(p.dtype)) for name, p in named]
-        layout += [(name, tuple(np.shape(getattr(m, a))), str(getattr(m, a).dtype)) for name, m, a in slots]
-        self._check_same(layout, f"the model ({type(model).__name__})")
-        arrays = [p.data for _, p in named] + [getattr(m, a) for _, m, a in slots]
-        received, _ = self._exchange(arrays, lambda host: self.broadcast_(host, root))
-        for (_, p), array in zip(named, received):
-            p.data[...] = array
-        for (_, module, attr), array in zip(slots, received[len(named):]):
-            setattr(module, attr, array.reshape(np.shape(getattr(module, attr))).copy())
+        state = model.state_dict()  # host copies of every parameter and buffer, in a fixed order
+        self._check_same([(name, value.shape, str(value.dtype)) for name, value in state.items()],
+                         f"the model ({type(model).__name__})")
+        received, _ = self._exchange(list(state.values()), lambda host: self.broadcast_(host, root))
+        model.load_state_dict(dict(zip(state, received)))  # back onto the model's own devices
 
     def average_gradients(self, params, count=None) -> None:
         """Set each parameter's ``grad`` to the average over ranks, weighted by ``count``.
