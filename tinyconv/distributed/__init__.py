@@ -10,8 +10,11 @@ step on N ranks with batches of B is one step on one process with a batch of N *
     model = ...                          # any seed: rank 0's weights are broadcast
     comm.broadcast_parameters(model)
     distributed.decorrelate_dropout(model, comm.rank)
-    loader = DataLoader(train_set, 128, rank=comm.rank, world_size=comm.world_size)
+    loader = DataLoader(train_set, distributed.split_batch(128, comm.world_size),
+                        rank=comm.rank, world_size=comm.world_size)   # 128 per step over all ranks
     optimizer = distributed.GradientAveraging(SGD(model.parameters(), lr=0.01), comm)
+    ...                                  # the usual loop: zero_grad, backward, optimizer.step()
+    sys.exit(comm.finish(status))        # a rank that fails stops all of them
 
 Start it with ``mpirun -n 2 python train.py`` (as root add ``--allow-run-as-root``; with more
 ranks than cores add ``--oversubscribe``). docs/scaling.md estimates what this costs at 8,
