@@ -44,8 +44,8 @@ class LossGuard:
     def check(self, loss: float, step: int) -> None:
         if not math.isfinite(loss):
             raise NonFiniteLoss(
-                f"the loss became {loss} at step {step}: training stopped and the last good checkpoint "
-                "is kept. The learning rate is probably too high for this model (try --lr 10 times "
+                f"the loss became {loss} at step {step} (counted from 0): the weights are ruined, so training "
+                "stops here and the last good checkpoint is kept. The learning rate is probably too high for this model (try --lr 10 times "
                 "smaller), or the input holds NaN/inf values"
             )
         if abs(loss - self.chance_loss) <= self.tolerance * self.chance_loss:

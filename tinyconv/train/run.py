@@ -136,7 +136,7 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
     rng = np.random.default_rng([cfg.seed, 1])  # picks the images shown in the figures
     out = cfg.out or default_out(cfg, name)
     ckpt_path = os.path.join(out, "checkpoint.npz")
-    start_epoch, progress = 1, EpochProgress()
+    start_epoch, progress, last_good = 1, EpochProgress(), cfg.resume
     if cfg.resume:
         state = _restore(cfg.resume, model, optimizer, schedule, guard)
         start_epoch, progress = state["epoch"] + 1, EpochProgress(**state["progress"])
@@ -150,6 +150,7 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
         say(f"data parallel over {comm.world_size} MPI ranks, {cfg.batch_size // comm.world_size} images each per step")
 
     def save(epoch: int, partial: EpochProgress) -> None:
+        nonlocal last_good
         if not comm.is_root:
             return
         checkpoint.save_checkpoint(ckpt_path, {
@@ -160,6 +161,7 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
             "guard": guard.state_dict(), "epoch": epoch, "progress": partial.state_dict(),
             "loader_epoch": train_loader.epoch, "rng": {"figures": rng.bit_generator.state},
         })
+        last_good = ckpt_path
 
     status, epoch, result = "finished", start_epoch - 1, {}
     with Interrupt(notify=say) as stop:
@@ -177,7 +179,8 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
                 train_epoch(model, train_loader, optimizer, guard, progress, epoch=epoch, interrupt=stop,
                             show=cfg.progress)
             except NonFiniteLoss as exc:
-                say(f"stopped: {exc}" + (f" ({ckpt_path})" if os.path.exists(ckpt_path) else ""))
+                say(f"stopped: {exc}")
+                say(f"the last good checkpoint is {last_good}" if last_good else "no checkpoint was written yet")
                 return {"status": "diverged", "out": out, "epoch": epoch - 1, "val": result}
             if stop.requested:
                 save(epoch - 1, progress)
