@@ -143,6 +143,18 @@ def test_bad_checkpoints_and_missing_gpu_are_reported(train_main, tmp_path, caps
     from tinyconv import backend
     if not backend.cupy_available():
         assert train_main(["--backend", "cupy"]) == 2
-        assert "CuPy" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "--backend cupy needs CuPy and a CUDA GPU" in err and "pip install" in err
+        assert "--backend numpy" in err
         assert train_main(["--devices", "0,1"]) == 2
-        assert "CuPy" in capsys.readouterr().err
+        assert "--devices 0,1 needs CuPy and a CUDA GPU" in capsys.readouterr().err
+
+
+def test_two_devices_on_a_one_gpu_machine_says_what_is_missing(train_main, monkeypatch, capsys):
+    from tinyconv import backend
+    monkeypatch.setattr(backend, "gpu_count", lambda: 1)         # CuPy present, one GPU answers
+    monkeypatch.setattr(backend, "_require_cupy", lambda: None)
+    assert train_main(["--devices", "0,1", "--model", "alexnet"]) == 2
+    err = capsys.readouterr().err
+    assert "--devices 0,1 asks for 2 GPUs but this machine has 1" in err
+    assert "device 'cuda:1' does not exist" in err and "leave out --devices" in err

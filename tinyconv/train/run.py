@@ -70,12 +70,25 @@ def choose_devices(cfg: TrainConfig, say) -> list[str]:
         names = ["cuda:0"]
     else:
         names = ["cpu"]
-    names = [str(backend.device(name)) for name in names]  # raises: no CuPy / no such GPU
+    try:
+        names = [str(backend.device(name)) for name in names]
+    except RuntimeError as exc:  # no CuPy, no GPU, or fewer GPUs than asked for
+        raise RuntimeError(_missing_gpu_advice(cfg, len(names), exc)) from exc
     if cfg.tf32 and names[0] == "cpu":
         say("note: --tf32 has no effect on the CPU (NumPy computes in full float32)")
     elif cfg.tf32:
         os.environ["CUPY_TF32"] = "1"  # read by CuPy when it first multiplies float32 matrices
     return names
+
+
+def _missing_gpu_advice(cfg: TrainConfig, asked: int, exc: Exception) -> str:
+    found = backend.gpu_count()
+    if found and asked > found:
+        return (f"--devices {cfg.devices} asks for {asked} GPUs but this machine has {found} ({exc}). The "
+                "one-device AlexNet computes the same function with the two towers as groups (§3.2): leave "
+                "out --devices to train on cuda:0, or pass as many GPU numbers as there are GPUs")
+    what = f"--devices {cfg.devices}" if cfg.devices else "--backend cupy"
+    return f"{what} needs CuPy and a CUDA GPU: {exc}. To train on the CPU instead, use --backend numpy"
 
 
 def build_model(cfg: TrainConfig, name: str, num_classes: int, devices: list[str]):
