@@ -8,15 +8,12 @@
 The paper's hyperparameters are the defaults (§5): batch 128, momentum 0.9, weight decay
 0.0005, learning rate 0.01 divided by 10 when the validation error stops improving, at most
 three times. The work is done by tinyconv.train.run.train; this file only reads the options.
+It imports the installed package: run `pip install -e .` in the clone first (README).
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-
-if __name__ == "__main__" and __package__ is None:  # `python examples/x.py` from a clone without `pip install -e .`
-    sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tinyconv.train.checkpoint import CheckpointError
 from tinyconv.train.datasets import DATASETS, DEFAULT_MODEL
