@@ -158,3 +158,19 @@ def test_two_devices_on_a_one_gpu_machine_says_what_is_missing(train_main, monke
     err = capsys.readouterr().err
     assert "--devices 0,1 asks for 2 GPUs but this machine has 1" in err
     assert "device 'cuda:1' does not exist" in err and "leave out --devices" in err
+
+
+def test_help_explains_every_option():
+    parser = _example("train_alexnet").parser()
+    options = [a for a in parser._actions if a.option_strings and a.dest != "help"]
+    assert len(options) >= 24
+    for action in options:
+        assert action.help and len(action.help) > 15, f"{action.option_strings} has no explanation"
+    text = parser.format_help()
+    for option in ("--backend", "--devices", "--model", "--dataset", "--data-dir", "--batch-size", "--lr",
+                   "--momentum", "--weight-decay", "--patience", "--max-reductions", "--epochs", "--seed",
+                   "--out", "--resume", "--tf32"):
+        assert option in text
+    defaults = {a.dest: a.default for a in options}  # the paper's hyperparameters (§5)
+    assert (defaults["batch_size"], defaults["lr"], defaults["momentum"]) == (128, 0.01, 0.9)
+    assert (defaults["weight_decay"], defaults["max_reductions"], defaults["bias_init"]) == (5e-4, 3, 1.0)
