@@ -19,6 +19,7 @@ import sys
 from tinyconv import distributed
 from tinyconv.train.checkpoint import CheckpointError
 from tinyconv.train.datasets import DATASETS, DEFAULT_MODEL
+from tinyconv.train.initialisation import INITS
 from tinyconv.train.run import TrainConfig, config_from, train
 
 EXIT_CODES = {"finished": 0, "diverged": 1, "interrupted": 130}
@@ -55,6 +56,11 @@ def parser() -> argparse.ArgumentParser:
     net.add_argument("--bias-init", type=float, default=d.bias_init, metavar="B",
                      help="initial bias of conv2, conv4, conv5 and the hidden FC layers (§5: 1; Caffe: 0.1; "
                           "default: %(default)s); weights start from N(0, 0.01) as in §5")
+    net.add_argument("--init", choices=INITS, default=d.init,
+                     help="paper: every weight from N(0, 0.01) (§5); he: conv1 as in the paper, later layers from "
+                          "N(0, 2/fan_in) (He et al. 2015), for narrow nets where N(0, 0.01) shrinks the image to "
+                          "nothing before the logits and the loss sits at ln(classes); auto (default): paper for "
+                          "--model alexnet, he for the small members (see tinyconv/train/initialisation.py)")
     net.add_argument("--backend", choices=("auto", "numpy", "cupy"), default=d.backend,
                      help="numpy (CPU) or cupy (GPU); auto (default) takes CuPy when a GPU answers")
     net.add_argument("--devices", metavar="LIST", help="GPU numbers, e.g. 1 (one GPU) or 0,1: two GPUs run the "

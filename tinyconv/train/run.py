@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from .. import backend, distributed, models
 from ..optim import SGD, PlateauSchedule
-from . import checkpoint
+from . import checkpoint, initialisation
 from .datasets import DEFAULT_MODEL, limit, load_datasets, make_loaders
 from .figures import write_figures
 from .guards import LossGuard, NonFiniteLoss
@@ -46,6 +46,7 @@ class TrainConfig:
     epochs: int = 6
     seed: int = 0
     bias_init: float = 1.0
+    init: str = "auto"
     out: str | None = None
     resume: str | None = None
     tf32: bool = False
@@ -96,9 +97,13 @@ def build_model(cfg: TrainConfig, name: str, num_classes: int, devices: list[str
         if name != "alexnet":
             raise ValueError(f"--devices with {len(devices)} GPUs splits the paper's AlexNet (§3.2); "
                              f"--model {name} runs on one device")
-        return models.SplitAlexNet(num_classes=num_classes, devices=tuple(devices), seed=cfg.seed,
-                                   bias_init=cfg.bias_init)
-    return models.create(name, num_classes, seed=cfg.seed, bias_init=cfg.bias_init).to(devices[0])
+        model = models.SplitAlexNet(num_classes=num_classes, devices=tuple(devices), seed=cfg.seed,
+                                    bias_init=cfg.bias_init)
+    else:
+        model = models.create(name, num_classes, seed=cfg.seed, bias_init=cfg.bias_init).to(devices[0])
+    if initialisation.resolve(cfg.init, name) == "he":
+        initialisation.he_after_first_layer(model, cfg.seed)
+    return model
 
 
 def default_out(cfg: TrainConfig, model_name: str) -> str:
