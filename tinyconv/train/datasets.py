@@ -75,7 +75,7 @@ def pad_images(dataset, pad: int):
         return dataset
     images = getattr(dataset, "images", None)
     if not isinstance(images, np.ndarray):
-        raise ValueError(f"{dataset.name}: padding needs an in-memory dataset; use a larger resize instead")
+        raise ValueError(f"{dataset.name}: padding needs an in-memory dataset; use --pad 0")
     padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
     return data.ArrayDataset(padded, dataset.labels, dataset.classes, name=f"{dataset.name}-pad{pad}")
 
@@ -95,7 +95,8 @@ def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, wor
     """
     if image_size(train) < input_size:
         raise ValueError(f"the images are {image_size(train)} px but the model takes {input_size} px inputs: "
-                         "choose a model for this image size (--model) or a larger --resize")
+                         "choose a model for this image size (--model; alexnet-28, alexnet-cifar and alexnet-64 "
+                         "take 28, 32 and 64 px)")
     if pad is None:
         pad = input_size // 8 if image_size(train) == input_size else 0
     train, val = pad_images(train, pad), pad_images(val, pad)
