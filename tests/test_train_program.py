@@ -140,6 +140,8 @@ def test_bad_checkpoints_and_missing_gpu_are_reported(train_main, tmp_path, caps
     other.write_bytes(data[:len(data) // 2])
     assert train_main(SMALL + ["--resume", str(other)]) == 2
     assert "damaged" in capsys.readouterr().err
+    assert train_main(["--model", "alexnet-split", "--backend", "numpy"]) == 2
+    assert "ask for it with --model alexnet --devices 0,1" in capsys.readouterr().err
     from tinyconv import backend
     if not backend.cupy_available():
         assert train_main(["--backend", "cupy"]) == 2

@@ -93,8 +93,11 @@ def _missing_gpu_advice(cfg: TrainConfig, asked: int, exc: Exception) -> str:
 
 
 def build_model(cfg: TrainConfig, name: str, num_classes: int, devices: list[str]):
+    if name == "alexnet-split" and len(devices) == 1:
+        raise ValueError("--model alexnet-split is AlexNet with one tower per GPU (§3.2): ask for it with "
+                         "--model alexnet --devices 0,1; on one device --model alexnet computes the same function")
     if len(devices) > 1:
-        if name != "alexnet":
+        if name not in ("alexnet", "alexnet-split"):
             raise ValueError(f"--devices with {len(devices)} GPUs splits the paper's AlexNet (§3.2); "
                              f"--model {name} runs on one device")
         model = models.SplitAlexNet(num_classes=num_classes, devices=tuple(devices), seed=cfg.seed,
