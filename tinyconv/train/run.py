@@ -93,6 +93,7 @@ def _missing_gpu_advice(cfg: TrainConfig, asked: int, exc: Exception) -> str:
 
 
 def build_model(cfg: TrainConfig, name: str, num_classes: int, devices: list[str]):
+    """The model ``name`` on ``devices`` (two devices: the split AlexNet of §3.2), initialised per ``cfg.init``."""
     if name == "alexnet-split" and len(devices) == 1:
         raise ValueError("--model alexnet-split is AlexNet with one tower per GPU (§3.2): ask for it with "
                          "--model alexnet --devices 0,1; on one device --model alexnet computes the same function")
