@@ -29,22 +29,10 @@ whole (C, N, OH, OW) slices, looping over the KH*KW kernel offsets, never over p
 """
 from __future__ import annotations
 
-import operator
-
 from .. import backend
 from ..function import Function
 from . import workspace
-from .shape import CPU_THREADS, even_chunks, for_each_chunk
-
-
-def pair(value, name: str) -> tuple[int, int]:
-    """``3 -> (3, 3)``; ``(3, 2) -> (3, 2)`` (stride, padding, kernel_size as int or (h, w))."""
-    try:
-        if isinstance(value, (tuple, list)) and len(value) == 2:
-            return operator.index(value[0]), operator.index(value[1])
-        return operator.index(value), operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int or a pair of ints (h, w), got {value!r}") from None
+from .shape import CPU_THREADS, even_chunks, for_each_chunk, pair
 
 
 def conv_out_size(size: int, k: int, s: int, p: int) -> int:

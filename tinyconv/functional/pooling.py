@@ -20,12 +20,8 @@ import numpy as np
 from .. import backend
 from ..function import Function
 from ..tensor import Tensor
+from .conv import conv_out_size
 from .shape import batch_chunks, check_input, for_each_chunk, pair
-
-
-def _out_size(size: int, k: int, s: int, p: int) -> int:
-    # TODO(lead): use conv.conv_out_size
-    return (size + 2 * p - k) // s + 1
 
 
 def _pool_geometry(x_shape, kernel_size, stride, padding):
@@ -41,7 +37,7 @@ def _pool_geometry(x_shape, kernel_size, stride, padding):
     if KH > H + 2 * PH or KW > W + 2 * PW:
         raise ValueError(f"max_pool2d kernel {(KH, KW)} is larger than the padded input "
                          f"{(H + 2 * PH, W + 2 * PW)}; use a smaller kernel or a larger input")
-    OH, OW = _out_size(H, KH, SH, PH), _out_size(W, KW, SW, PW)
+    OH, OW = conv_out_size(H, KH, SH, PH), conv_out_size(W, KW, SW, PW)
     return (KH, KW), (SH, SW), (PH, PW), (OH, OW)
 
 
