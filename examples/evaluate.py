@@ -1,15 +1,13 @@
 """Top-1 and top-5 error of a checkpoint written by train_alexnet.py, centre crop and ten crops (§4.1).
 
     python examples/evaluate.py runs/fashion-mnist-mini-alexnet-28-seed0/checkpoint.npz
+
+It imports the installed package: run `pip install -e .` in the clone first (README).
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-
-if __name__ == "__main__" and __package__ is None:  # `python examples/x.py` from a clone without `pip install -e .`
-    sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tinyconv.train.checkpoint import CheckpointError
 from tinyconv.train.evaluation import evaluate_checkpoint

@@ -4,22 +4,22 @@
     python examples/train_alexnet.py --dataset fashion-mnist --epochs 40
     python examples/train_alexnet.py --dataset imagenette --data-dir DIR --backend cupy --tf32
     python examples/train_alexnet.py --resume runs/NAME/checkpoint.npz   # after Ctrl-C
+    mpirun -n 4 python examples/train_alexnet.py ...       # data parallel over 4 processes (docs/scaling.md)
 
 The paper's hyperparameters are the defaults (§5): batch 128, momentum 0.9, weight decay
 0.0005, learning rate 0.01 divided by 10 when the validation error stops improving, at most
 three times. The work is done by tinyconv.train.run.train; this file only reads the options.
+It imports the installed package: run `pip install -e .` in the clone first (README).
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-if __name__ == "__main__" and __package__ is None:  # `python examples/x.py` from a clone without `pip install -e .`
-    sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
+from tinyconv import distributed
 from tinyconv.train.checkpoint import CheckpointError
 from tinyconv.train.datasets import DATASETS, DEFAULT_MODEL
+from tinyconv.train.initialisation import INITS
 from tinyconv.train.run import TrainConfig, config_from, train
 
 EXIT_CODES = {"finished": 0, "diverged": 1, "interrupted": 130}
@@ -34,55 +34,81 @@ def parser() -> argparse.ArgumentParser:
                       help="fashion-mnist-mini: 6,000/1,000 real Fashion-MNIST images shipped with tinyconv (default); "
                            "fashion-mnist: the official IDX files (Debian package dataset-fashion-mnist, or "
                            "--download); cifar10; imagenette; folder: --data-dir with train/<class>/ and val/<class>/")
-    data.add_argument("--data-dir", help="where the dataset lives (default: the dataset's usual place, see tinyconv.data)")
-    data.add_argument("--download", action="store_true", help="download the dataset if it is missing")
-    data.add_argument("--train-images", type=int, help="use only this many (seeded random) training images")
-    data.add_argument("--val-images", type=int, help="use only this many (seeded random) validation images")
-    data.add_argument("--pad", type=int, help="zero pixels added around images that are already the input size, so "
+    data.add_argument("--data-dir", metavar="DIR", help="where the dataset lives (default: fashion-mnist looks in "
+                      "/usr/share/datasets/fashion-mnist, then $TINYCONV_DATA or ~/.cache/tinyconv, which the "
+                      "others use too)")
+    data.add_argument("--download", action="store_true", help="download the dataset if it is missing "
+                      "(fashion-mnist, cifar10, imagenette)")
+    data.add_argument("--train-images", type=int, metavar="N", help="use only N (seeded random) training images "
+                      "(default: all)")
+    data.add_argument("--val-images", type=int, metavar="N", help="use only N (seeded random) validation images "
+                      "(default: all; for fashion-mnist and cifar10 the test set is the validation set)")
+    data.add_argument("--pad", type=int, metavar="PX", help="zero pixels added around images that are already the input size, so "
                       "random crops become random shifts (default: input size // 8; 0 turns it off)")
-    data.add_argument("--workers", type=int, default=d.workers, help="threads preparing batches (§4.1; 0: none)")
+    data.add_argument("--workers", type=int, default=d.workers, metavar="N",
+                      help="threads preparing the next batches while the net trains (§4.1; 0: in the main "
+                           "thread; default: %(default)s)")
     data.add_argument("--ten-crop", action="store_true",
                       help="validate on the ten crops of §4.1 (corners, centre, mirrored; softmax averaged)")
     net = p.add_argument_group("model and hardware")
-    net.add_argument("--model", help="a name from tinyconv.models.available_models(); default by dataset: " +
+    net.add_argument("--model", metavar="NAME", help="a name from tinyconv.models.available_models(); default by dataset: " +
                      ", ".join(f"{k} -> {v}" for k, v in DEFAULT_MODEL.items()))
-    net.add_argument("--bias-init", type=float, default=d.bias_init,
-                     help="initial bias of conv2, conv4, conv5 and the hidden FC layers (§5: 1; Caffe: 0.1)")
+    net.add_argument("--bias-init", type=float, default=d.bias_init, metavar="B",
+                     help="initial bias of conv2, conv4, conv5 and the hidden FC layers (§5: 1; Caffe: 0.1; "
+                          "default: %(default)s); weights start from N(0, 0.01) as in §5")
+    net.add_argument("--init", choices=INITS, default=d.init,
+                     help="paper: every weight from N(0, 0.01) (§5); he: conv1 as in the paper, later layers from "
+                          "N(0, 2/fan_in) (He et al. 2015), for narrow nets where N(0, 0.01) shrinks the image to "
+                          "nothing before the logits and the loss sits at ln(classes); auto (default): paper for "
+                          "--model alexnet, he for the small members (see tinyconv/train/initialisation.py)")
     net.add_argument("--backend", choices=("auto", "numpy", "cupy"), default=d.backend,
-                     help="numpy (CPU) or cupy (GPU); auto takes CuPy when a GPU answers")
-    net.add_argument("--devices", help="GPU numbers, e.g. 0,1: two GPUs run the device-split AlexNet (§3.2)")
+                     help="numpy (CPU) or cupy (GPU); auto (default) takes CuPy when a GPU answers")
+    net.add_argument("--devices", metavar="LIST", help="GPU numbers, e.g. 1 (one GPU) or 0,1: two GPUs run the "
+                     "device-split AlexNet, one tower on each (§3.2; --model alexnet). Default: cuda:0 with "
+                     "CuPy, else the CPU")
     net.add_argument("--tf32", action="store_true", help="let CuPy multiply float32 matrices in TF32 on "
                      "Ampere or newer GPUs (faster, 10-bit mantissa); no effect on the CPU")
     opt = p.add_argument_group("optimisation (§5)")
-    opt.add_argument("--batch-size", type=int, default=d.batch_size, help="examples per step (paper: 128)")
-    opt.add_argument("--lr", type=float, default=d.lr, help="initial learning rate (paper: 0.01)")
-    opt.add_argument("--momentum", type=float, default=d.momentum, help="paper: 0.9")
-    opt.add_argument("--weight-decay", type=float, default=d.weight_decay, help="paper: 0.0005")
-    opt.add_argument("--patience", type=int, default=d.patience,
-                     help="epochs without a lower validation error before the learning rate is divided by 10")
-    opt.add_argument("--max-reductions", type=int, default=d.max_reductions,
-                     help="divisions by 10 before training stops at the next plateau (paper: 3)")
-    opt.add_argument("--epochs", type=int, default=d.epochs, help="at most this many epochs (paper: about 90)")
-    opt.add_argument("--seed", type=int, default=d.seed, help="seeds the weights, the order, the crops, dropout")
+    opt.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N",
+                     help="examples per step (paper and default: %(default)s)")
+    opt.add_argument("--lr", type=float, default=d.lr, help="initial learning rate epsilon (paper and default: %(default)s)")
+    opt.add_argument("--momentum", type=float, default=d.momentum, metavar="M",
+                     help="the 0.9 in v <- 0.9 v - 0.0005 lr w - lr grad, w <- w + v (paper and default: %(default)s)")
+    opt.add_argument("--weight-decay", type=float, default=d.weight_decay, metavar="WD",
+                     help="the 0.0005 in that update (paper and default: %(default)s)")
+    opt.add_argument("--patience", type=int, default=d.patience, metavar="E",
+                     help="epochs without a lower validation top-1 error before the learning rate is divided by 10 "
+                          "(§5: 'when the validation error rate stopped improving'; default: %(default)s)")
+    opt.add_argument("--max-reductions", type=int, default=d.max_reductions, metavar="K",
+                     help="divisions by 10 before training stops at the next plateau (paper and default: %(default)s)")
+    opt.add_argument("--epochs", type=int, default=d.epochs, metavar="E",
+                     help="at most this many epochs (paper: about 90; default: %(default)s, a few minutes on "
+                          "a 2-core CPU with the default dataset)")
+    opt.add_argument("--seed", type=int, default=d.seed, help="seeds the weights, the order, the crops, dropout "
+                     "and the images shown in the figures (default: %(default)s)")
     run = p.add_argument_group("output")
-    run.add_argument("--out", help="folder for checkpoint.npz, metrics.jsonl/.csv and the PNG figures "
+    run.add_argument("--out", metavar="DIR", help="folder for checkpoint.npz, metrics.jsonl/.csv and the PNG figures "
                      "(default: runs/<dataset>-<model>-seed<seed>)")
     run.add_argument("--resume", metavar="CHECKPOINT",
                      help="continue the run saved in CHECKPOINT (same options as that run); ends with the same "
                           "weights as a run that was never interrupted")
-    run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
-    run.add_argument("--no-figures", dest="figures", action="store_false", help="write no PNG figures")
+    run.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="no progress bars (they show the running loss, top-1 error and images per second)")
+    run.add_argument("--no-figures", dest="figures", action="store_false",
+                     help="write no PNG figures (curves.png after every epoch; filters.png, top5.png and "
+                          "neighbours.png, the paper's Figures 3 and 4, at the end)")
     return p
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    comm = distributed.init()  # under `mpirun -n N`: N ranks, data parallel; else one process
     try:
-        result = train(config_from(args))
+        result = train(config_from(args), comm=comm)
     except (CheckpointError, FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return EXIT_CODES[result["status"]]
+        return comm.finish(2)
+    return comm.finish(EXIT_CODES[result["status"]])  # a rank that stops early stops them all
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def test_stuck_loss_warns_once_with_advice():
         guard.check(chance, step)
     assert len(messages) == 1
     assert "ln(1000) = 6.908" in messages[0] and "not learning" in messages[0]
-    for advice in ("lower learning rate", "bias_init=0.1", "input scale", "PCA colour noise"):
+    for advice in ("--init he", "lower learning rate", "bias_init=0.1", "input scale", "PCA colour noise"):
         assert advice in messages[0]
     state = guard.state_dict()
     other = LossGuard(1000, patience=5, warn=messages.append)

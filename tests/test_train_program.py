@@ -112,16 +112,20 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(train_main, tmp_path,
     monkeypatch.setattr(loop, "softmax_cross_entropy", loss_turning_nan)
     assert train_main(SMALL + ["--no-figures", "--epochs", "3", "--out", str(out)]) == 1
     printed = capsys.readouterr().out
-    assert "stopped: the loss became nan at step 14" in printed and "last good checkpoint" in printed
+    assert "stopped: the loss became nan at step 14 (counted from 0)" in printed  # step 2 of epoch 2
+    assert f"the last good checkpoint is {out / 'checkpoint.npz'}" in printed
     state = load_checkpoint(out / "checkpoint.npz")
     assert state["epoch"] == 1 and state["progress"]["batches"] == 0
     assert all(np.isfinite(a).all() for a in state["model"].values())
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning",
+                            "ignore:invalid value encountered:RuntimeWarning")
 def test_diverging_learning_rate_is_caught(train_main, tmp_path, capsys):
     out = tmp_path / "run"
     assert train_main(SMALL + ["--no-figures", "--epochs", "1", "--lr", "1e6", "--out", str(out)]) == 1
-    assert "stopped: the loss became" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "stopped: the loss became" in printed and "no checkpoint was written yet" in printed
     assert not (out / "checkpoint.npz").exists()  # nothing good to keep yet
 
 
@@ -136,9 +140,39 @@ def test_bad_checkpoints_and_missing_gpu_are_reported(train_main, tmp_path, caps
     other.write_bytes(data[:len(data) // 2])
     assert train_main(SMALL + ["--resume", str(other)]) == 2
     assert "damaged" in capsys.readouterr().err
+    assert train_main(["--model", "alexnet-split", "--backend", "numpy"]) == 2
+    assert "ask for it with --model alexnet --devices 0,1" in capsys.readouterr().err
     from tinyconv import backend
     if not backend.cupy_available():
         assert train_main(["--backend", "cupy"]) == 2
-        assert "CuPy" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "--backend cupy needs CuPy and a CUDA GPU" in err and "pip install" in err
+        assert "--backend numpy" in err
         assert train_main(["--devices", "0,1"]) == 2
-        assert "CuPy" in capsys.readouterr().err
+        assert "--devices 0,1 needs CuPy and a CUDA GPU" in capsys.readouterr().err
+
+
+def test_two_devices_on_a_one_gpu_machine_says_what_is_missing(train_main, monkeypatch, capsys):
+    from tinyconv import backend
+    monkeypatch.setattr(backend, "gpu_count", lambda: 1)         # CuPy present, one GPU answers
+    monkeypatch.setattr(backend, "_require_cupy", lambda: None)
+    assert train_main(["--devices", "0,1", "--model", "alexnet"]) == 2
+    err = capsys.readouterr().err
+    assert "--devices 0,1 asks for 2 GPUs but this machine has 1" in err
+    assert "device 'cuda:1' does not exist" in err and "leave out --devices" in err
+
+
+def test_help_explains_every_option():
+    parser = _example("train_alexnet").parser()
+    options = [a for a in parser._actions if a.option_strings and a.dest != "help"]
+    assert len(options) >= 24
+    for action in options:
+        assert action.help and len(action.help) > 15, f"{action.option_strings} has no explanation"
+    text = parser.format_help()
+    for option in ("--backend", "--devices", "--model", "--dataset", "--data-dir", "--batch-size", "--lr",
+                   "--momentum", "--weight-decay", "--patience", "--max-reductions", "--epochs", "--seed",
+                   "--out", "--resume", "--tf32"):
+        assert option in text
+    defaults = {a.dest: a.default for a in options}  # the paper's hyperparameters (§5)
+    assert (defaults["batch_size"], defaults["lr"], defaults["momentum"]) == (128, 0.01, 0.9)
+    assert (defaults["weight_decay"], defaults["max_reductions"], defaults["bias_init"]) == (5e-4, 3, 1.0)

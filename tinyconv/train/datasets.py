@@ -75,7 +75,7 @@ def pad_images(dataset, pad: int):
         return dataset
     images = getattr(dataset, "images", None)
     if not isinstance(images, np.ndarray):
-        raise ValueError(f"{dataset.name}: padding needs an in-memory dataset; use a larger resize instead")
+        raise ValueError(f"{dataset.name}: padding needs an in-memory dataset; use --pad 0")
     padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
     return data.ArrayDataset(padded, dataset.labels, dataset.classes, name=f"{dataset.name}-pad{pad}")
 
@@ -85,14 +85,18 @@ def image_size(dataset) -> int:
 
 
 def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, workers: int, device,
-                 ten_crop: bool = False, pad: int | None = None, eval_batch_size: int | None = None):
+                 ten_crop: bool = False, pad: int | None = None, eval_batch_size: int | None = None,
+                 rank: int = 0, world_size: int = 1):
     """(train_loader, val_loader, train, val, eval_transform) for a net taking ``input_size`` px inputs.
 
     ``pad=None`` pads by ``input_size // 8`` when the stored images are no larger than the input.
+    ``rank`` / ``world_size``: the training loader gives this rank its shard of every epoch
+    (data parallelism, :mod:`tinyconv.distributed`); every rank validates on all of ``val``.
     """
     if image_size(train) < input_size:
         raise ValueError(f"the images are {image_size(train)} px but the model takes {input_size} px inputs: "
-                         "choose a model for this image size (--model) or a larger --resize")
+                         "choose a model for this image size (--model; alexnet-28, alexnet-cifar and alexnet-64 "
+                         "take 28, 32 and 64 px)")
     if pad is None:
         pad = input_size // 8 if image_size(train) == input_size else 0
     train, val = pad_images(train, pad), pad_images(val, pad)
@@ -102,7 +106,7 @@ def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, wor
     augment = data.RandomCropFlip(input_size, mean, lighting)
     evaluate = (data.TenCrop if ten_crop else data.CenterCrop)(input_size, mean)
     train_loader = data.DataLoader(train, batch_size, augment, shuffle=True, seed=seed, drop_last=True,
-                                   num_workers=workers, device=device)
+                                   num_workers=workers, device=device, rank=rank, world_size=world_size)
     val_loader = data.DataLoader(val, eval_batch_size or batch_size, evaluate, shuffle=False, seed=seed,
                                  num_workers=workers, device=device)
     return train_loader, val_loader, train, val, evaluate

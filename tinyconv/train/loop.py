@@ -52,7 +52,7 @@ def train_epoch(model, loader, optimizer, guard, progress: EpochProgress, *, epo
             logits = model(Tensor(x))
             loss = softmax_cross_entropy(logits, y)
             loss_value = loss.item()
-            guard.check(loss_value, step=epoch * len(loader) + b)
+            guard.check(loss_value, step=(epoch - 1) * len(loader) + b)  # counted from 0 over the run
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -92,7 +92,7 @@ def plot_top5(images, labels, probs, class_names, path) -> None:
     rows = -(-count // columns)
     fig = Figure(figsize=(3.2 * columns, 3.6 * rows))
     grid = fig.add_gridspec(2 * rows, columns, height_ratios=[3, 2] * rows, left=0.1, right=0.98, bottom=0.04,
-                            top=0.92, wspace=0.6, hspace=0.3)
+                            top=0.92, wspace=0.6, hspace=0.45)
     for i in range(count):
         r, c = divmod(i, columns)
         image_ax = fig.add_subplot(grid[2 * r, c])

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import backend, models
+from .. import backend, distributed, models
 from ..optim import SGD, PlateauSchedule
-from . import checkpoint
+from . import checkpoint, initialisation
 from .datasets import DEFAULT_MODEL, limit, load_datasets, make_loaders
 from .figures import write_figures
 from .guards import LossGuard, NonFiniteLoss
@@ -46,6 +46,7 @@ class TrainConfig:
     epochs: int = 6
     seed: int = 0
     bias_init: float = 1.0
+    init: str = "auto"
     out: str | None = None
     resume: str | None = None
     tf32: bool = False
@@ -70,7 +71,10 @@ def choose_devices(cfg: TrainConfig, say) -> list[str]:
         names = ["cuda:0"]
     else:
         names = ["cpu"]
-    names = [str(backend.device(name)) for name in names]  # raises: no CuPy / no such GPU
+    try:
+        names = [str(backend.device(name)) for name in names]
+    except RuntimeError as exc:  # no CuPy, no GPU, or fewer GPUs than asked for
+        raise RuntimeError(_missing_gpu_advice(cfg, len(names), exc)) from exc
     if cfg.tf32 and names[0] == "cpu":
         say("note: --tf32 has no effect on the CPU (NumPy computes in full float32)")
     elif cfg.tf32:
@@ -78,14 +82,32 @@ def choose_devices(cfg: TrainConfig, say) -> list[str]:
     return names
 
 
+def _missing_gpu_advice(cfg: TrainConfig, asked: int, exc: Exception) -> str:
+    found = backend.gpu_count()
+    if found and asked > found:
+        return (f"--devices {cfg.devices} asks for {asked} GPUs but this machine has {found} ({exc}). The "
+                "one-device AlexNet computes the same function with the two towers as groups (§3.2): leave "
+                "out --devices to train on cuda:0, or pass as many GPU numbers as there are GPUs")
+    what = f"--devices {cfg.devices}" if cfg.devices else "--backend cupy"
+    return f"{what} needs CuPy and a CUDA GPU: {exc}. To train on the CPU instead, use --backend numpy"
+
+
 def build_model(cfg: TrainConfig, name: str, num_classes: int, devices: list[str]):
+    """The model ``name`` on ``devices`` (two devices: the split AlexNet of §3.2), initialised per ``cfg.init``."""
+    if name == "alexnet-split" and len(devices) == 1:
+        raise ValueError("--model alexnet-split is AlexNet with one tower per GPU (§3.2): ask for it with "
+                         "--model alexnet --devices 0,1; on one device --model alexnet computes the same function")
     if len(devices) > 1:
-        if name != "alexnet":
+        if name not in ("alexnet", "alexnet-split"):
             raise ValueError(f"--devices with {len(devices)} GPUs splits the paper's AlexNet (§3.2); "
                              f"--model {name} runs on one device")
-        return models.SplitAlexNet(num_classes=num_classes, devices=tuple(devices), seed=cfg.seed,
-                                   bias_init=cfg.bias_init)
-    return models.create(name, num_classes, seed=cfg.seed, bias_init=cfg.bias_init).to(devices[0])
+        model = models.SplitAlexNet(num_classes=num_classes, devices=tuple(devices), seed=cfg.seed,
+                                    bias_init=cfg.bias_init)
+    else:
+        model = models.create(name, num_classes, seed=cfg.seed, bias_init=cfg.bias_init).to(devices[0])
+    if initialisation.resolve(cfg.init, name) == "he":
+        initialisation.he_after_first_layer(model, cfg.seed)
+    return model
 
 
 def default_out(cfg: TrainConfig, model_name: str) -> str:
@@ -102,39 +124,57 @@ def _restore(path, model, optimizer, schedule, guard) -> dict:
     return state
 
 
-def train(cfg: TrainConfig, say=tqdm.write) -> dict:
-    """Run the program; returns {"status": "finished"|"interrupted"|"diverged", "out", "epoch", "val"}."""
-    devices = choose_devices(cfg, say)
+def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
+    """Run the program; returns {"status": "finished"|"interrupted"|"diverged", "out", "epoch", "val"}.
+
+    Under ``mpirun -n N`` (``comm``: :func:`tinyconv.distributed.init`) the N ranks train data parallel:
+    rank 0's weights are broadcast, each rank takes 1/N of every batch of ``batch_size`` and the
+    gradients are averaged before each update; only rank 0 prints and writes files.
+    """
+    comm = comm or distributed.init()
+    if not comm.is_root:
+        say, cfg = (lambda *_: None), replace(cfg, progress=False, figures=False)
+    devices = distributed.rank_devices(choose_devices(cfg, say), comm)
     name = cfg.model or DEFAULT_MODEL[cfg.dataset]
     train_set, val_set = load_datasets(cfg.dataset, cfg.data_dir, cfg.download)
     train_set = limit(train_set, cfg.train_images, cfg.seed)
+    train_set = limit(train_set, len(train_set) - len(train_set) % comm.world_size, cfg.seed)  # equal shards
     val_set = limit(val_set, cfg.val_images, cfg.seed)
     model = build_model(cfg, name, train_set.num_classes, devices)
+    comm.broadcast_parameters(model)
+    distributed.decorrelate_dropout(model, comm.rank)
     input_size = model.input_shape[-1]
     if len(train_set) < cfg.batch_size:
         raise ValueError(f"{len(train_set)} training images are fewer than one batch of {cfg.batch_size}: "
                          "lower --batch-size or use more images")
     train_loader, val_loader, train_set, val_set, eval_transform = make_loaders(
-        train_set, val_set, input_size, batch_size=cfg.batch_size, seed=cfg.seed, workers=cfg.workers,
-        device=devices[0], ten_crop=cfg.ten_crop, pad=cfg.pad)
-    optimizer = SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        train_set, val_set, input_size, batch_size=distributed.split_batch(cfg.batch_size, comm.world_size),
+        seed=cfg.seed, workers=cfg.workers, device=devices[0], ten_crop=cfg.ten_crop, pad=cfg.pad,
+        eval_batch_size=cfg.batch_size, rank=comm.rank, world_size=comm.world_size)
+    optimizer = distributed.GradientAveraging(
+        SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay), comm)
     schedule = PlateauSchedule(optimizer, factor=0.1, patience=cfg.patience, max_reductions=cfg.max_reductions)
     guard = LossGuard(train_set.num_classes, warn=say)
     rng = np.random.default_rng([cfg.seed, 1])  # picks the images shown in the figures
     out = cfg.out or default_out(cfg, name)
     ckpt_path = os.path.join(out, "checkpoint.npz")
-    start_epoch, progress = 1, EpochProgress()
+    start_epoch, progress, last_good = 1, EpochProgress(), cfg.resume
     if cfg.resume:
         state = _restore(cfg.resume, model, optimizer, schedule, guard)
         start_epoch, progress = state["epoch"] + 1, EpochProgress(**state["progress"])
         rng.bit_generator.state = state["rng"]["figures"]
         say(f"resumed from {cfg.resume}: {state['epoch']} epochs done"
             + (f", {progress.batches} batches into epoch {start_epoch}" if progress.batches else ""))
-    metrics = MetricsWriter(out, keep_until_epoch=start_epoch - 1 if cfg.resume else None)
+    metrics = MetricsWriter(out, keep_until_epoch=start_epoch - 1 if cfg.resume else None) if comm.is_root else None
     say(f"{name} on {', '.join(devices)}: {len(train_set)} training / {len(val_set)} validation images "
         f"of {cfg.dataset}, {len(train_loader)} batches of {cfg.batch_size} per epoch; writing to {out}")
+    if comm.world_size > 1:
+        say(f"data parallel over {comm.world_size} MPI ranks, {cfg.batch_size // comm.world_size} images each per step")
 
     def save(epoch: int, partial: EpochProgress) -> None:
+        nonlocal last_good
+        if not comm.is_root:
+            return
         checkpoint.save_checkpoint(ckpt_path, {
             "format_note": "written by tinyconv.train.run; read with tinyconv.train.checkpoint.load_checkpoint",
             "config": asdict(cfg), "model_name": name, "num_classes": train_set.num_classes,
@@ -143,6 +183,7 @@ def train(cfg: TrainConfig, say=tqdm.write) -> dict:
             "guard": guard.state_dict(), "epoch": epoch, "progress": partial.state_dict(),
             "loader_epoch": train_loader.epoch, "rng": {"figures": rng.bit_generator.state},
         })
+        last_good = ckpt_path
 
     status, epoch, result = "finished", start_epoch - 1, {}
     with Interrupt(notify=say) as stop:
@@ -160,7 +201,8 @@ def train(cfg: TrainConfig, say=tqdm.write) -> dict:
                 train_epoch(model, train_loader, optimizer, guard, progress, epoch=epoch, interrupt=stop,
                             show=cfg.progress)
             except NonFiniteLoss as exc:
-                say(f"stopped: {exc}" + (f" ({ckpt_path})" if os.path.exists(ckpt_path) else ""))
+                say(f"stopped: {exc}")
+                say(f"the last good checkpoint is {last_good}" if last_good else "no checkpoint was written yet")
                 return {"status": "diverged", "out": out, "epoch": epoch - 1, "val": result}
             if stop.requested:
                 save(epoch - 1, progress)
@@ -170,11 +212,13 @@ def train(cfg: TrainConfig, say=tqdm.write) -> dict:
             seconds = time.perf_counter() - started
             result = evaluate(model, val_loader, desc="validation", show=cfg.progress)
             lr = optimizer.param_groups[0]["lr"]
-            metrics.write({"epoch": epoch, "lr": lr, "train_loss": progress.loss_sum / progress.images,
-                           "train_top1": progress.errors / progress.images, "val_loss": result["loss"],
-                           "val_top1": result["top1"], "val_top5": result["top5"], "seconds": round(seconds, 2),
-                           "images_per_s": round(progress.images / seconds, 1)})
-            say(f"epoch {epoch}: train loss {progress.loss_sum / progress.images:.4f}, validation top-1 error "
+            loss_sum, errors, images = comm.allreduce_sum([progress.loss_sum, progress.errors, progress.images])
+            if metrics is not None:
+                metrics.write({"epoch": epoch, "lr": lr, "train_loss": loss_sum / images,
+                               "train_top1": errors / images, "val_loss": result["loss"],
+                               "val_top1": result["top1"], "val_top5": result["top5"], "seconds": round(seconds, 2),
+                               "images_per_s": round(images / seconds, 1)})
+            say(f"epoch {epoch}: train loss {loss_sum / images:.4f}, validation top-1 error "
                 f"{100 * result['top1']:.2f}%, top-5 {100 * result['top5']:.2f}% ({seconds:.1f} s)")
             if schedule.step(result["top1"]):
                 say(f"validation error stopped improving: learning rate {lr:g} -> {lr * 0.1:g} (§5)")
