@@ -6,6 +6,7 @@ measured, not remembered.
 """
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 import time
@@ -28,6 +29,25 @@ def median_seconds(fn, repeat: int = 5, warmup: int = 2, sync=lambda: None) -> f
     return statistics.median(times)
 
 
+def interleaved_times(fns, repeat: int = 5, warmup: int = 2) -> list[tuple[float, float]]:
+    """(median, best) wall time of each of ``fns``, timed in turns (a, b, a, b, ...) after ``warmup`` runs each.
+
+    On a shared machine the load drifts; taking turns exposes every function to the same drift,
+    so the ratio of two medians stays fair even when both move. The best run shows what the
+    code does when the neighbours are quiet.
+    """
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, spent in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    return [(statistics.median(t), min(t)) for t in times]
+
+
 def numpy_gemm_gflops(n: int = 2048, dtype=np.float32) -> float:
     """The float32 GEMM rate NumPy's BLAS reaches on this machine (GFLOP/s, n x n x n)."""
     rng = np.random.default_rng(0)
@@ -44,6 +64,20 @@ def print_table(title: str, header: list[str], rows: list[list]) -> None:
     print("|" + "---|" * len(header))
     for row in rows:
         print("| " + " | ".join(f"{c:.4g}" if isinstance(c, float) else str(c) for c in row) + " |")
+
+
+def cpu_steal_seconds() -> float:
+    """CPU time the hypervisor gave to other machines so far (Linux /proc/stat "steal"; 0 elsewhere).
+
+    Read before and after a run on a shared virtual machine: a large difference means the
+    timings of that run were taken on a host busy with other guests.
+    """
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def environment_line() -> str:

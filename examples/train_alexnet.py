@@ -4,6 +4,7 @@
     python examples/train_alexnet.py --dataset fashion-mnist --epochs 40
     python examples/train_alexnet.py --dataset imagenette --data-dir DIR --backend cupy --tf32
     python examples/train_alexnet.py --resume runs/NAME/checkpoint.npz   # after Ctrl-C
+    mpirun -n 4 python examples/train_alexnet.py ...       # data parallel over 4 processes (docs/scaling.md)
 
 The paper's hyperparameters are the defaults (§5): batch 128, momentum 0.9, weight decay
 0.0005, learning rate 0.01 divided by 10 when the validation error stops improving, at most
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tinyconv import distributed
 from tinyconv.train.checkpoint import CheckpointError
 from tinyconv.train.datasets import DATASETS, DEFAULT_MODEL
 from tinyconv.train.initialisation import INITS
@@ -100,12 +102,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    comm = distributed.init()  # under `mpirun -n N`: N ranks, data parallel; else one process
     try:
-        result = train(config_from(args))
+        result = train(config_from(args), comm=comm)
     except (CheckpointError, FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return EXIT_CODES[result["status"]]
+        return comm.finish(2)
+    return comm.finish(EXIT_CODES[result["status"]])  # a rank that stops early stops them all
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ def test_forward_matches_naive(kernel, stride, padding, groups, dtype, bias, xp,
     ((2, 4, 5, 5), (4, 1, 1, 1), 1, 0, 4),
     ((1, 2, 9, 9), (2, 2, 5, 5), 4, 2, 1),
     ((1, 2, 7, 7), (2, 2, 2, 2), 3, 0, 1),            # stride > kernel: some pixels get no gradient
+    ((2, 6, 6, 7), (4, 3, 3, 5), 1, (1, 2), 2),       # stride 1: grad x as a convolution with flipped kernels
+    ((2, 4, 6, 7), (6, 2, 3, 5), 1, (1, 2), 2),       # stride 1, more outputs than inputs: col2im
+    ((1, 2, 4, 4), (2, 2, 2, 2), 1, 2, 1),            # stride 1, padding >= kernel: grad x through col2im
 ])
 @pytest.mark.parametrize("bias", [True, False])
 def test_gradients_float64(x_shape, w_shape, stride, padding, groups, bias, xp, rng):
@@ -88,6 +91,7 @@ def test_col2im_is_adjoint_of_im2col(x_shape, KH, KW, SH, SW, PH, PW, xp, rng):
 @pytest.mark.parametrize("x_shape,w_shape,stride,padding,groups", [
     ((2, 3, 227, 227), (8, 3, 11, 11), 4, 0, 1),     # AlexNet conv1 geometry (§3.5), small channels
     ((2, 8, 27, 27), (16, 4, 5, 5), 1, 2, 2),        # conv2 geometry: 5x5, pad 2, two towers
+    ((2, 16, 15, 15), (16, 8, 5, 5), 1, 2, 2),       # OC <= C at stride 1: grad x by flipped kernels
     ((3, 6, 10, 13), (8, 3, 3, 3), 2, 1, 2),
 ])
 def test_matches_pytorch(x_shape, w_shape, stride, padding, groups, device, rng):

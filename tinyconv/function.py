@@ -56,6 +56,17 @@ class Function:
                 "move them to one device first with tensor.to(device) or tinyconv.functional.copy_to"
             )
 
+    def needs_input_grad(self, i: int) -> bool:
+        """Whether input ``i`` takes part in the gradient; ``backward`` may return None for it and skip
+        the work (conv1's input gradient, the images', is never used). True when no graph was recorded."""
+        inputs = getattr(self, "inputs", None)
+        return inputs is None or inputs[i].requires_grad
+
+    def may_free_saved(self) -> bool:
+        """True inside a ``backward`` after which the graph is released (no ``retain_graph``): the
+        op may drop a saved array as soon as it has used it, lowering the pass's peak memory."""
+        return getattr(self, "retain_graph", True) is False
+
     def forward(self, *arrays):
         raise NotImplementedError
 

@@ -115,6 +115,7 @@ class Tensor:
                     "backward() through the graph a second time: its saved arrays were freed by the "
                     "first pass; call the first backward with retain_graph=True"
                 )
+            fn.retain_graph = retain_graph       # when False, backward may drop saved arrays early
             gxs = fn.backward(gy)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)

@@ -6,19 +6,33 @@ that comparison.
 from __future__ import annotations
 
 from ..function import Function
-from .shape import check_input
+from .shape import batch_chunks, check_input, for_each_chunk
 
 
 class ReLU(Function):
-    """f(x) = max(0, x) (§3.1); the gradient is 1 where x > 0 and 0 elsewhere."""
+    """f(x) = max(0, x) (§3.1); the gradient is 1 where x > 0 and 0 elsewhere.
+
+    Both passes run over cache-sized chunks of the batch on all CPU cores (:func:`~.shape.for_each_chunk`).
+    """
 
     def forward(self, x):
         check_input("relu", x)
-        self.mask = x > 0
-        return self.xp.maximum(x, x.dtype.type(0))
+        xp, zero = self.xp, x.dtype.type(0)
+        y, self.mask = xp.empty_like(x), xp.empty(x.shape, dtype=bool)
+
+        def chunk(n):
+            xp.greater(x[n], zero, out=self.mask[n])
+            xp.maximum(x[n], zero, out=y[n])
+        for_each_chunk(chunk, batch_chunks(x), x)
+        return y
 
     def backward(self, gy):
-        return gy * self.mask
+        gx = self.xp.empty_like(gy)
+
+        def chunk(n):
+            self.xp.multiply(gy[n], self.mask[n], out=gx[n])
+        for_each_chunk(chunk, batch_chunks(gy), gy)
+        return gx
 
 
 class Tanh(Function):

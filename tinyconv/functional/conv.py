@@ -12,6 +12,10 @@ about KH*KW/(SH*SW) times.
 The backward pass uses the same matrices: ``grad_weight = gy @ col.T``,
 ``grad_col = weight.T @ gy``, and **col2im**, the adjoint of im2col, adds every column
 entry back onto the input pixel it was copied from (overlapping patches add up).
+At stride 1, where a layer has no more output than input channels, the backward pass takes a
+shorter road to the input gradient: it is the convolution of ``gy`` with the kernels flipped
+in space and transposed (input and output channels swapped), so it reuses im2col and one
+GEMM. The input gradient of the first layer (the images) is not computed at all.
 
 Groups (§3.2, §3.5): in the paper each GPU holds half of the kernels of conv2, conv4 and
 conv5, which see only the feature maps on their own GPU. On one device that is
@@ -25,20 +29,10 @@ whole (C, N, OH, OW) slices, looping over the KH*KW kernel offsets, never over p
 """
 from __future__ import annotations
 
-import operator
-
 from .. import backend
 from ..function import Function
-
-
-def pair(value, name: str) -> tuple[int, int]:
-    """``3 -> (3, 3)``; ``(3, 2) -> (3, 2)`` (stride, padding, kernel_size as int or (h, w))."""
-    try:
-        if isinstance(value, (tuple, list)) and len(value) == 2:
-            return operator.index(value[0]), operator.index(value[1])
-        return operator.index(value), operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int or a pair of ints (h, w), got {value!r}") from None
+from . import workspace
+from .shape import CPU_THREADS, even_chunks, for_each_chunk, pair
 
 
 def conv_out_size(size: int, k: int, s: int, p: int) -> int:
@@ -77,11 +71,13 @@ def _pad(x, PH, PW):
     return backend.xp_of(x).pad(x, ((0, 0), (0, 0), (PH, PH), (PW, PW)))  # (N, C, H+2PH, W+2PW)
 
 
-def im2col(x, KH, KW, SH, SW, PH, PW):
+def im2col(x, KH, KW, SH, SW, PH, PW, out=None):
     """(N, C, H, W) -> col (C*KH*KW, N*OH*OW): every patch a kernel sees, as a column.
 
     Built as a strided view of the padded input (no copy: element (c, kh, kw, n, oh, ow) sits
-    at x_pad[n, c, oh*SH + kh, ow*SW + kw]) and then copied once into a contiguous matrix.
+    at x_pad[n, c, oh*SH + kh, ow*SW + kw]) and then copied once into a contiguous matrix
+    (on the CPU, a share of the rows, or of the images for few channels, per core), ``out``
+    when given (a contiguous array of C*KH*KW*N*OH*OW elements of x's dtype).
     """
     xp = backend.xp_of(x)
     N, C, H, W = x.shape
@@ -90,7 +86,14 @@ def im2col(x, KH, KW, SH, SW, PH, PW):
     sN, sC, sH, sW = x_pad.strides
     patches = xp.lib.stride_tricks.as_strided(
         x_pad, (C, KH, KW, N, OH, OW), (sC, sH, sW, sN, sH * SH, sW * SW))  # a view, no copy
-    return xp.ascontiguousarray(patches).reshape(C * KH * KW, N * OH * OW)  # (C*KH*KW, N*OH*OW)
+    col = (xp.empty(patches.shape, dtype=x.dtype) if out is None else out).reshape(patches.shape)
+    axis = 0 if C >= 4 * CPU_THREADS else 3                           # split the rows, or else the images
+
+    def copy(part):
+        index = (slice(None),) * axis + (part,)
+        col[index] = patches[index]
+    for_each_chunk(copy, even_chunks(col.shape[axis]), x)
+    return col.reshape(C * KH * KW, N * OH * OW)                      # (C*KH*KW, N*OH*OW)
 
 
 def col2im(col, x_shape, KH, KW, SH, SW, PH, PW):
@@ -148,37 +151,76 @@ class Conv2d(Function):
 
     def forward(self, x, weight, bias=None):
         _check_conv(x, weight, bias, self.groups)
-        xp, G = self.xp, self.groups
-        (SH, SW), (PH, PW) = self.stride, self.padding
-        N, C, H, W = x.shape
-        OC, _, KH, KW = weight.shape
-        OH, OW = conv_out_size(H, KH, SH, PH), conv_out_size(W, KW, SW, PW)
-        col = im2col(x, KH, KW, SH, SW, PH, PW)                       # (C*KH*KW, N*OH*OW)
-        w = weight.reshape(G, OC // G, -1)                            # (G, OC/G, C/G*KH*KW)
-        y = xp.matmul(w, col.reshape(G, -1, N * OH * OW))             # (G, OC/G, N*OH*OW)
-        y = y.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3)            # (N, OC, OH, OW) view
-        out = xp.empty(y.shape, dtype=y.dtype)
-        if bias is None:
-            out[...] = y
-        else:                                                         # bias added during the copy
-            xp.add(y, bias[:, None, None], out=out)
-        self.col, self.weight, self.x_shape, self.has_bias = col, weight, x.shape, bias is not None
-        return out                                                    # (N, OC, OH, OW)
+        y, self.col = _im2col_gemm(self.xp, x, weight, bias, self.groups, self.stride, self.padding)
+        self.weight, self.x_shape, self.has_bias = weight, x.shape, bias is not None
+        return y                                                      # (N, OC, OH, OW)
 
     def backward(self, gy):
         xp, G, weight = self.xp, self.groups, self.weight
         (SH, SW), (PH, PW) = self.stride, self.padding
-        OC, _, KH, KW = weight.shape
-        gy = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(G, OC // G, -1)  # (G, OC/G, N*OH*OW)
+        OC, Cg, KH, KW = weight.shape
+        gy_nchw = gy
+        gy = _swap_01(xp, gy).reshape(G, OC // G, -1)                 # (G, OC/G, N*OH*OW)
         col = self.col.reshape(G, -1, gy.shape[2])                    # (G, C/G*KH*KW, N*OH*OW)
-        # grad_weight = gy @ col.T, computed as (col @ gy.T).T: BLAS runs this form faster here
-        gw = xp.matmul(col, gy.transpose(0, 2, 1))                    # (G, C/G*KH*KW, OC/G)
-        gw = gw.transpose(0, 2, 1).reshape(weight.shape)              # (OC, C/G, KH, KW)
-        gcol = xp.matmul(weight.reshape(G, OC // G, -1).transpose(0, 2, 1), gy)  # (G, C/G*KH*KW, N*OH*OW)
-        gx = col2im(gcol.reshape(self.col.shape), self.x_shape, KH, KW, SH, SW, PH, PW)  # (N, C, H, W)
+        gw = xp.matmul(gy, col.transpose(0, 2, 1)).reshape(weight.shape)  # gy @ col.T: (OC, C/G, KH, KW)
+        col_shape = self.col.shape
+        if self.may_free_saved():                                     # col is done with: its memory can
+            del col                                                   # hold the input gradient's matrix
+            workspace.give(self.col)
+            del self.col
+        if not self.needs_input_grad(0):                              # e.g. conv1: the images need none
+            gx = None
+        elif (SH, SW) == (1, 1) and PH < KH and PW < KW and OC <= G * Cg:
+            # At stride 1 the input gradient is itself a convolution: gy, padded by K - 1 - P, correlated
+            # with the kernels flipped in space and with in/out channels swapped (per group). One more
+            # im2col + GEMM, about twice as fast on the CPU as the GEMM into col and col2im's KH*KW adds.
+            # Taken where gy's matrix (OC*KH*KW rows) is no larger than col2im's (C*KH*KW rows).
+            flipped = weight.reshape(G, OC // G, Cg, KH, KW)[:, :, :, ::-1, ::-1].transpose(0, 2, 1, 3, 4)
+            flipped = flipped.reshape(G * Cg, OC // G, KH, KW)        # (C, OC/G, KH, KW)
+            gx, gy_col = _im2col_gemm(xp, gy_nchw, flipped, None, G, (1, 1), (KH - 1 - PH, KW - 1 - PW))
+            workspace.give(gy_col)
+        else:
+            gcol = xp.matmul(weight.reshape(G, OC // G, -1).transpose(0, 2, 1), gy)  # (G, C/G*KH*KW, N*OH*OW)
+            gx = col2im(gcol.reshape(col_shape), self.x_shape, KH, KW, SH, SW, PH, PW)  # (N, C, H, W)
         if not self.has_bias:
             return gx, gw
         return gx, gw, gy.reshape(OC, -1).sum(axis=1)                 # (OC,)
+
+    def release(self):
+        """Drop the saved arrays, handing ``col`` to :mod:`.workspace` for the next step's im2col."""
+        col = getattr(self, "col", None)
+        super().release()
+        workspace.give(col)                                           # for the next step's im2col
+
+
+def _im2col_gemm(xp, x, weight, bias, G, stride, padding):
+    """im2col, then one GEMM per group over the whole batch: (y (N, OC, OH, OW), col)."""
+    (SH, SW), (PH, PW) = stride, padding
+    N, C, H, W = x.shape
+    OC, _, KH, KW = weight.shape
+    OH, OW = conv_out_size(H, KH, SH, PH), conv_out_size(W, KW, SW, PW)
+    col = im2col(x, KH, KW, SH, SW, PH, PW, out=workspace.take(xp, (C * KH * KW, N * OH * OW), x.dtype))
+    w = weight.reshape(G, OC // G, -1)                                # (G, OC/G, C/G*KH*KW)
+    y = workspace.take(xp, (G, OC // G, N * OH * OW), x.dtype)
+    xp.matmul(w, col.reshape(G, -1, N * OH * OW), out=y)              # (G, OC/G, N*OH*OW)
+    out = _swap_01(xp, y.reshape(OC, N, OH, OW), bias)              # (N, OC, OH, OW), bias added
+    workspace.give(y)
+    return out, col
+
+
+def _swap_01(xp, a, bias=None):
+    """A contiguous copy of ``a`` with its first two axes swapped (plus ``bias`` along the new
+    axis 1), (OC, N, ...) <-> (N, OC, ...), written by all CPU cores, a share of axis 1 each."""
+    out = xp.empty((a.shape[1], a.shape[0]) + a.shape[2:], dtype=a.dtype)
+    extra = (None,) * (a.ndim - 2)
+
+    def copy(n):
+        if bias is None:
+            out[n] = a[:, n].swapaxes(0, 1)
+        else:
+            xp.add(a[:, n].swapaxes(0, 1), bias[(slice(None),) + extra], out=out[n])
+    for_each_chunk(copy, even_chunks(a.shape[1]), a)
+    return out
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, groups=1):

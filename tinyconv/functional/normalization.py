@@ -18,7 +18,7 @@ from __future__ import annotations
 from .. import backend
 from ..function import Function
 from ..tensor import Tensor
-from .shape import batch_chunks, check_input
+from .shape import batch_chunks, check_input, for_each_chunk
 
 
 def alpha_to_torch(alpha: float, size: int) -> float:
@@ -72,7 +72,8 @@ class LocalResponseNorm(Function):
     """Local response normalization of §3.3 (see the module docstring for the formula).
 
     Forward and backward run over the batch in chunks (:func:`~.shape.batch_chunks`): on the
-    CPU their dozen passes then stay in the cache, about three times faster than whole-batch passes.
+    CPU their dozen passes then stay in the cache, about three times faster than whole-batch passes,
+    and the chunks run on all cores (:func:`~.shape.for_each_chunk`).
     """
 
     def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, groups=1):
@@ -85,12 +86,14 @@ class LocalResponseNorm(Function):
         a = x.reshape(N, self.groups, C // self.groups, H, W)           # (N, G, C/G, H, W), a view
         y, scale, p = xp.empty_like(a), xp.empty_like(a), xp.empty_like(a)
         alpha, k = xp.asarray(self.alpha, dtype=x.dtype), xp.asarray(self.k, dtype=x.dtype)
-        for n in batch_chunks(a):
+
+        def chunk(n):
             s = _window_sum(a[n] * a[n], self.size // 2, out=scale[n])  # sum of a_j^2 over the window
             s *= alpha
             s += k                                                      # s_i = k + alpha * sum a_j^2
             _pow_neg(xp, s, self.beta, out=p[n])                        # s_i ** -beta
             xp.multiply(a[n], p[n], out=y[n])                           # b_i = a_i * s_i ** -beta
+        for_each_chunk(chunk, batch_chunks(a), a)
         self.a, self.scale, self.p = a, scale, p
         return y.reshape(x.shape)
 
@@ -104,7 +107,8 @@ class LocalResponseNorm(Function):
         gy = gy.reshape(a.shape)                                        # (N, G, C/G, H, W)
         gx = xp.empty_like(gy)
         two_alpha_beta = xp.asarray(2 * self.alpha * self.beta, dtype=gy.dtype)
-        for n in batch_chunks(a):
+
+        def chunk(n):
             t = gy[n] * a[n]
             t *= p[n]
             t /= scale[n]                                               # gy_i b_i / s_i
@@ -113,6 +117,7 @@ class LocalResponseNorm(Function):
             w *= two_alpha_beta
             xp.multiply(gy[n], p[n], out=gx[n])
             gx[n] -= w
+        for_each_chunk(chunk, batch_chunks(a), a)
         N, G, Cg, H, W = a.shape
         return gx.reshape(N, G * Cg, H, W)
 

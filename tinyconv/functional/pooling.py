@@ -20,12 +20,8 @@ import numpy as np
 from .. import backend
 from ..function import Function
 from ..tensor import Tensor
-from .shape import batch_chunks, check_input, pair
-
-
-def _out_size(size: int, k: int, s: int, p: int) -> int:
-    # TODO(lead): use conv.conv_out_size
-    return (size + 2 * p - k) // s + 1
+from .conv import conv_out_size
+from .shape import batch_chunks, check_input, for_each_chunk, pair
 
 
 def _pool_geometry(x_shape, kernel_size, stride, padding):
@@ -41,7 +37,7 @@ def _pool_geometry(x_shape, kernel_size, stride, padding):
     if KH > H + 2 * PH or KW > W + 2 * PW:
         raise ValueError(f"max_pool2d kernel {(KH, KW)} is larger than the padded input "
                          f"{(H + 2 * PH, W + 2 * PW)}; use a smaller kernel or a larger input")
-    OH, OW = _out_size(H, KH, SH, PH), _out_size(W, KW, SW, PW)
+    OH, OW = conv_out_size(H, KH, SH, PH), conv_out_size(W, KW, SW, PW)
     return (KH, KW), (SH, SW), (PH, PW), (OH, OW)
 
 
@@ -91,7 +87,7 @@ class MaxPool2d(Function):
     """Max pooling over KH x KW windows, SH x SW apart, on NCHW input padded with -inf (§3.4).
 
     Runs over the batch in chunks (:func:`~.shape.batch_chunks`) so the phase copies and the
-    running maximum stay in the CPU cache.
+    running maximum stay in the CPU cache; the chunks run on all cores (:func:`~.shape.for_each_chunk`).
     """
 
     def __init__(self, kernel_size=3, stride=2, padding=0):
@@ -104,8 +100,10 @@ class MaxPool2d(Function):
         xp = self.xp
         y = xp.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)             # (N, C, OH, OW)
         self.argmax = xp.zeros(y.shape, dtype=np.uint8 if KH * KW <= 256 else np.int32)
-        for n in batch_chunks(x):
+
+        def chunk(n):
             y[n] = self._forward_chunk(x[n], self.argmax[n])
+        for_each_chunk(chunk, batch_chunks(x), x)
         self.x_shape = x.shape
         return y
 
@@ -127,13 +125,15 @@ class MaxPool2d(Function):
         xp, ((KH, KW), (SH, SW), (PH, PW), (OH, OW)) = self.xp, self.geometry
         N, C, H, W = self.x_shape
         gx = xp.zeros(self.x_shape, dtype=gy.dtype)
-        for n in batch_chunks(gy):
+
+        def chunk(n):
             g = xp.zeros((SW, len(gy[n]), C, H + 2 * PH, (KW - 1) // SW + OW), dtype=gy.dtype)
             routed = xp.empty_like(gy[n])
             for offset, window in enumerate(self._windows(g)):
                 xp.multiply(gy[n], self.argmax[n] == offset, out=routed)   # gy where this offset won
                 window += routed                                        # a view: adds into g
             _from_phases(g, gx[n], PH, PW, SW)
+        for_each_chunk(chunk, batch_chunks(gy), gy)
         return gx
 
     def _windows(self, phases):

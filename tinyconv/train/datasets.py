@@ -85,10 +85,13 @@ def image_size(dataset) -> int:
 
 
 def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, workers: int, device,
-                 ten_crop: bool = False, pad: int | None = None, eval_batch_size: int | None = None):
+                 ten_crop: bool = False, pad: int | None = None, eval_batch_size: int | None = None,
+                 rank: int = 0, world_size: int = 1):
     """(train_loader, val_loader, train, val, eval_transform) for a net taking ``input_size`` px inputs.
 
     ``pad=None`` pads by ``input_size // 8`` when the stored images are no larger than the input.
+    ``rank`` / ``world_size``: the training loader gives this rank its shard of every epoch
+    (data parallelism, :mod:`tinyconv.distributed`); every rank validates on all of ``val``.
     """
     if image_size(train) < input_size:
         raise ValueError(f"the images are {image_size(train)} px but the model takes {input_size} px inputs: "
@@ -103,7 +106,7 @@ def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, wor
     augment = data.RandomCropFlip(input_size, mean, lighting)
     evaluate = (data.TenCrop if ten_crop else data.CenterCrop)(input_size, mean)
     train_loader = data.DataLoader(train, batch_size, augment, shuffle=True, seed=seed, drop_last=True,
-                                   num_workers=workers, device=device)
+                                   num_workers=workers, device=device, rank=rank, world_size=world_size)
     val_loader = data.DataLoader(val, eval_batch_size or batch_size, evaluate, shuffle=False, seed=seed,
                                  num_workers=workers, device=device)
     return train_loader, val_loader, train, val, evaluate

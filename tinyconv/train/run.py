@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import backend, models
+from .. import backend, distributed, models
 from ..optim import SGD, PlateauSchedule
 from . import checkpoint, initialisation
 from .datasets import DEFAULT_MODEL, limit, load_datasets, make_loaders
@@ -124,22 +124,35 @@ def _restore(path, model, optimizer, schedule, guard) -> dict:
     return state
 
 
-def train(cfg: TrainConfig, say=tqdm.write) -> dict:
-    """Run the program; returns {"status": "finished"|"interrupted"|"diverged", "out", "epoch", "val"}."""
-    devices = choose_devices(cfg, say)
+def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
+    """Run the program; returns {"status": "finished"|"interrupted"|"diverged", "out", "epoch", "val"}.
+
+    Under ``mpirun -n N`` (``comm``: :func:`tinyconv.distributed.init`) the N ranks train data parallel:
+    rank 0's weights are broadcast, each rank takes 1/N of every batch of ``batch_size`` and the
+    gradients are averaged before each update; only rank 0 prints and writes files.
+    """
+    comm = comm or distributed.init()
+    if not comm.is_root:
+        say, cfg = (lambda *_: None), replace(cfg, progress=False, figures=False)
+    devices = distributed.rank_devices(choose_devices(cfg, say), comm)
     name = cfg.model or DEFAULT_MODEL[cfg.dataset]
     train_set, val_set = load_datasets(cfg.dataset, cfg.data_dir, cfg.download)
     train_set = limit(train_set, cfg.train_images, cfg.seed)
+    train_set = limit(train_set, len(train_set) - len(train_set) % comm.world_size, cfg.seed)  # equal shards
     val_set = limit(val_set, cfg.val_images, cfg.seed)
     model = build_model(cfg, name, train_set.num_classes, devices)
+    comm.broadcast_parameters(model)
+    distributed.decorrelate_dropout(model, comm.rank)
     input_size = model.input_shape[-1]
     if len(train_set) < cfg.batch_size:
         raise ValueError(f"{len(train_set)} training images are fewer than one batch of {cfg.batch_size}: "
                          "lower --batch-size or use more images")
     train_loader, val_loader, train_set, val_set, eval_transform = make_loaders(
-        train_set, val_set, input_size, batch_size=cfg.batch_size, seed=cfg.seed, workers=cfg.workers,
-        device=devices[0], ten_crop=cfg.ten_crop, pad=cfg.pad)
-    optimizer = SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        train_set, val_set, input_size, batch_size=distributed.split_batch(cfg.batch_size, comm.world_size),
+        seed=cfg.seed, workers=cfg.workers, device=devices[0], ten_crop=cfg.ten_crop, pad=cfg.pad,
+        eval_batch_size=cfg.batch_size, rank=comm.rank, world_size=comm.world_size)
+    optimizer = distributed.GradientAveraging(
+        SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay), comm)
     schedule = PlateauSchedule(optimizer, factor=0.1, patience=cfg.patience, max_reductions=cfg.max_reductions)
     guard = LossGuard(train_set.num_classes, warn=say)
     rng = np.random.default_rng([cfg.seed, 1])  # picks the images shown in the figures
@@ -152,12 +165,16 @@ def train(cfg: TrainConfig, say=tqdm.write) -> dict:
         rng.bit_generator.state = state["rng"]["figures"]
         say(f"resumed from {cfg.resume}: {state['epoch']} epochs done"
             + (f", {progress.batches} batches into epoch {start_epoch}" if progress.batches else ""))
-    metrics = MetricsWriter(out, keep_until_epoch=start_epoch - 1 if cfg.resume else None)
+    metrics = MetricsWriter(out, keep_until_epoch=start_epoch - 1 if cfg.resume else None) if comm.is_root else None
     say(f"{name} on {', '.join(devices)}: {len(train_set)} training / {len(val_set)} validation images "
         f"of {cfg.dataset}, {len(train_loader)} batches of {cfg.batch_size} per epoch; writing to {out}")
+    if comm.world_size > 1:
+        say(f"data parallel over {comm.world_size} MPI ranks, {cfg.batch_size // comm.world_size} images each per step")
 
     def save(epoch: int, partial: EpochProgress) -> None:
         nonlocal last_good
+        if not comm.is_root:
+            return
         checkpoint.save_checkpoint(ckpt_path, {
             "format_note": "written by tinyconv.train.run; read with tinyconv.train.checkpoint.load_checkpoint",
             "config": asdict(cfg), "model_name": name, "num_classes": train_set.num_classes,
@@ -195,11 +212,13 @@ def train(cfg: TrainConfig, say=tqdm.write) -> dict:
             seconds = time.perf_counter() - started
             result = evaluate(model, val_loader, desc="validation", show=cfg.progress)
             lr = optimizer.param_groups[0]["lr"]
-            metrics.write({"epoch": epoch, "lr": lr, "train_loss": progress.loss_sum / progress.images,
-                           "train_top1": progress.errors / progress.images, "val_loss": result["loss"],
-                           "val_top1": result["top1"], "val_top5": result["top5"], "seconds": round(seconds, 2),
-                           "images_per_s": round(progress.images / seconds, 1)})
-            say(f"epoch {epoch}: train loss {progress.loss_sum / progress.images:.4f}, validation top-1 error "
+            loss_sum, errors, images = comm.allreduce_sum([progress.loss_sum, progress.errors, progress.images])
+            if metrics is not None:
+                metrics.write({"epoch": epoch, "lr": lr, "train_loss": loss_sum / images,
+                               "train_top1": errors / images, "val_loss": result["loss"],
+                               "val_top1": result["top1"], "val_top5": result["top5"], "seconds": round(seconds, 2),
+                               "images_per_s": round(images / seconds, 1)})
+            say(f"epoch {epoch}: train loss {loss_sum / images:.4f}, validation top-1 error "
                 f"{100 * result['top1']:.2f}%, top-5 {100 * result['top5']:.2f}% ({seconds:.1f} s)")
             if schedule.step(result["top1"]):
                 say(f"validation error stopped improving: learning rate {lr:g} -> {lr * 0.1:g} (§5)")
