@@ -22,7 +22,7 @@ def test_conv_out_size_matches_the_paper():
     assert conv_out_size(8, 3, 2, 0) == 3           # floor mode drops the last partial window
 
 
-@pytest.mark.parametrize("kernel,stride,padding,groups", itertools.product([1, 3, 5, 11], [1, 2, 4], [0, 1, 2], [1, 2, 4]))
+@pytest.mark.parametrize("kernel,stride,padding,groups", list(itertools.product([1, 3, 5, 11], [1, 2, 4], [0, 1, 2], [1, 2, 4])))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bias", [True, False])
 def test_forward_matches_naive(kernel, stride, padding, groups, dtype, bias, xp, rng):
