@@ -1,30 +1,20 @@
 """CPU timing of LRN and overlapping max pooling, forward + backward, tinyconv (NumPy) vs PyTorch.
 
-    python benchmarks/ops_cpu.py [--batch 128] [--repeats 3]
+    python -m benchmarks.ops_cpu [--batch 128] [--repeats 3]
 
 Shapes: the cuda-convnet CIFAR-10 net's first LRN (N x 64 x 32 x 32) and AlexNet's conv1 output
 (N x 96 x 55 x 55). LRN in the paper's convention (k=2, n=5, alpha=1e-4, beta=0.75; torch gets
 alpha * n). Prints the best of ``--repeats`` runs, in milliseconds.
 """
 import argparse
-import time
 
 import numpy as np
 import torch
 
+from benchmarks.common import interleaved_times
 from tinyconv.functional.normalization import alpha_to_torch, local_response_norm
 from tinyconv.functional.pooling import max_pool2d
 from tinyconv.tensor import Tensor
-
-
-def best_ms(fn, repeats):
-    fn()                                                                 # warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * min(times)
 
 
 def ours(op, x, gy):
@@ -61,7 +51,8 @@ def main():
         for name, (op, op_torch) in ops.items():
             gy_shape = op(Tensor(x)).shape
             gy = rng.standard_normal(gy_shape, dtype=np.float32)
-            a, b = best_ms(ours(op, x, gy), args.repeats), best_ms(theirs(op_torch, x, gy), args.repeats)
+            (_, a), (_, b) = interleaved_times([ours(op, x, gy), theirs(op_torch, x, gy)], args.repeats, warmup=1)
+            a, b = 1000 * a, 1000 * b                                       # best run, in ms
             print(f"{name:18} {str(x.shape):20} {a:12.1f} {b:10.1f} {a / b:6.2f}")
 
 
