@@ -12,6 +12,7 @@ PyTorch does: ``"cpu"``, ``"cuda:0"``, ``"cuda:1"``.
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,6 +147,26 @@ def scatter_add(target, indices, values) -> None:
         _cupyx.scatter_add(target, indices, values)
     else:
         np.add.at(target, indices, values)
+
+
+THREADS_PER_BLOCK = 256
+
+
+@functools.lru_cache(maxsize=None)
+def _raw_kernel(source: str, name: str):
+    """One ``cupy.RawKernel`` per kernel: it compiles on first use and keeps a module per device."""
+    return _require_cupy().RawKernel(source, name)
+
+
+def launch_cuda(source: str, name: str, total: int, args) -> None:
+    """Compile (once; CuPy caches it on disk) and run kernel ``name`` of CUDA C++ ``source`` with
+    enough blocks of :data:`THREADS_PER_BLOCK` threads for ``total`` work items, on the device of
+    the first array in ``args`` (the kernels of :mod:`tinyconv.kernels` loop grid-stride)."""
+    kernel = _raw_kernel(source, name)
+    blocks = max(1, min(-(-total // THREADS_PER_BLOCK), 1 << 20))
+    gpu = next(a for a in args if is_cupy_array(a)).device
+    with gpu:
+        kernel((blocks,), (THREADS_PER_BLOCK,), tuple(args))
 
 
 def synchronize(dev=None) -> None:

@@ -26,10 +26,12 @@ Layout choice: rows ordered (C, KH, KW) match ``weight.reshape(OC, -1)`` with no
 put the group axis first, so grouping is a free reshape; columns ordered (N, OH, OW) keep
 each output row contiguous, so im2col is one copy from a strided view and col2im adds
 whole (C, N, OH, OW) slices, looping over the KH*KW kernel offsets, never over pixels.
+On the GPU both are one fused kernel each instead (``kernels/conv.cu``): one thread per
+element, reading padding as zero, and col2im gathering each pixel's entries.
 """
 from __future__ import annotations
 
-from .. import backend
+from .. import backend, kernels
 from ..function import Function
 from . import workspace
 from .shape import CPU_THREADS, even_chunks, for_each_chunk, pair
@@ -82,6 +84,11 @@ def im2col(x, KH, KW, SH, SW, PH, PW, out=None):
     xp = backend.xp_of(x)
     N, C, H, W = x.shape
     OH, OW = conv_out_size(H, KH, SH, PH), conv_out_size(W, KW, SW, PW)
+    if kernels.fused(x):                                              # one pass, no padded copy: kernels/conv.cu
+        col = xp.empty((C * KH * KW, N * OH * OW), dtype=x.dtype) if out is None else out
+        kernels.launch("conv.cu", "im2col", col.size, xp.ascontiguousarray(x), col,
+                       N, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW)
+        return col.reshape(C * KH * KW, N * OH * OW)
     x_pad = _pad(x, PH, PW)
     sN, sC, sH, sW = x_pad.strides
     patches = xp.lib.stride_tricks.as_strided(
@@ -106,6 +113,11 @@ def col2im(col, x_shape, KH, KW, SH, SW, PH, PW):
     xp = backend.xp_of(col)
     N, C, H, W = x_shape
     OH, OW = conv_out_size(H, KH, SH, PH), conv_out_size(W, KW, SW, PW)
+    if kernels.fused(col):                                            # one pass, gathering: kernels/conv.cu
+        gx = xp.empty(x_shape, dtype=col.dtype)
+        kernels.launch("conv.cu", "col2im", gx.size, xp.ascontiguousarray(col), gx,
+                       N, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW)
+        return gx
     cols = col.reshape(C, KH, KW, N, OH, OW)
     g = xp.zeros((C, N, H + 2 * PH, W + 2 * PW), dtype=col.dtype)     # (C, N, H_pad, W_pad)
     for kh in range(KH):

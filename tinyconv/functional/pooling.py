@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
+from .. import backend, kernels
 from ..function import Function
 from ..tensor import Tensor
 from .conv import conv_out_size
@@ -88,6 +88,7 @@ class MaxPool2d(Function):
 
     Runs over the batch in chunks (:func:`~.shape.batch_chunks`) so the phase copies and the
     running maximum stay in the CPU cache; the chunks run on all cores (:func:`~.shape.for_each_chunk`).
+    On the GPU each pass is one fused kernel instead (``kernels/pooling.cu``, argmax as int32).
     """
 
     def __init__(self, kernel_size=3, stride=2, padding=0):
@@ -99,13 +100,23 @@ class MaxPool2d(Function):
         (KH, KW), _, _, (OH, OW) = self.geometry
         xp = self.xp
         y = xp.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)             # (N, C, OH, OW)
+        self.x_shape, self.fused = x.shape, kernels.fused(x)
+        if self.fused:                                                  # one pass: kernels/pooling.cu
+            self.argmax = xp.empty(y.shape, dtype=np.int32)
+            kernels.launch("pooling.cu", "max_pool_forward", y.size, xp.ascontiguousarray(x), y, self.argmax,
+                           *x.shape[2:], *self._window_arguments())
+            return y
         self.argmax = xp.zeros(y.shape, dtype=np.uint8 if KH * KW <= 256 else np.int32)
 
         def chunk(n):
             y[n] = self._forward_chunk(x[n], self.argmax[n])
         for_each_chunk(chunk, batch_chunks(x), x)
-        self.x_shape = x.shape
         return y
+
+    def _window_arguments(self):
+        """OH, OW, KH, KW, SH, SW, PH, PW: the geometry arguments of the kernels in pooling.cu."""
+        (KH, KW), (SH, SW), (PH, PW), (OH, OW) = self.geometry
+        return OH, OW, KH, KW, SH, SW, PH, PW
 
     def _forward_chunk(self, x, argmax):
         xp, ((KH, KW), (SH, SW), (PH, PW), (OH, OW)) = self.xp, self.geometry
@@ -124,6 +135,11 @@ class MaxPool2d(Function):
     def backward(self, gy):                                             # gy: (N, C, OH, OW)
         xp, ((KH, KW), (SH, SW), (PH, PW), (OH, OW)) = self.xp, self.geometry
         N, C, H, W = self.x_shape
+        if self.fused:
+            gx = xp.empty(self.x_shape, dtype=gy.dtype)
+            kernels.launch("pooling.cu", "max_pool_backward", gx.size, xp.ascontiguousarray(gy), self.argmax, gx,
+                           H, W, *self._window_arguments())
+            return gx
         gx = xp.zeros(self.x_shape, dtype=gy.dtype)
 
         def chunk(n):
