@@ -111,6 +111,13 @@ def test_fused_col2im_is_the_adjoint_of_fused_im2col(device, stride, padding, rn
     np.testing.assert_allclose(float((col * c).sum()), float((x * back).sum()), rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_kernel_matches_the_xp_version(device, dtype, rng):
+    x = rng.standard_normal((3, 4, 5, 6))
+    x[0, 0, 0, :3] = 0                                                  # f'(0) = 0, as in the xp version
+    assert_fused_matches_reference(F.relu, [x], device, dtype, rng)
+
+
 def test_fused_max_pool_records_the_first_offset_on_ties(device):
     x = backend.device(device).xp.ones((1, 1, 3, 3), dtype=np.float32)
     fn = pooling.MaxPool2d(3, 2)

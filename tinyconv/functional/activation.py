@@ -5,6 +5,7 @@ that comparison.
 """
 from __future__ import annotations
 
+from .. import kernels
 from ..function import Function
 from .shape import batch_chunks, check_input, for_each_chunk
 
@@ -12,13 +13,17 @@ from .shape import batch_chunks, check_input, for_each_chunk
 class ReLU(Function):
     """f(x) = max(0, x) (§3.1); the gradient is 1 where x > 0 and 0 elsewhere.
 
-    Both passes run over cache-sized chunks of the batch on all CPU cores (:func:`~.shape.for_each_chunk`).
+    Both passes run over cache-sized chunks of the batch on all CPU cores (:func:`~.shape.for_each_chunk`);
+    on the GPU the forward pass is one fused kernel (``kernels/activation.cu``).
     """
 
     def forward(self, x):
         check_input("relu", x)
         xp, zero = self.xp, x.dtype.type(0)
         y, self.mask = xp.empty_like(x), xp.empty(x.shape, dtype=bool)
+        if kernels.fused(x):                                            # one pass: kernels/activation.cu
+            kernels.launch("activation.cu", "relu_forward", y.size, xp.ascontiguousarray(x), y, self.mask)
+            return y
 
         def chunk(n):
             xp.greater(x[n], zero, out=self.mask[n])

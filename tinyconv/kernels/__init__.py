@@ -12,8 +12,11 @@ pooling.cu          max_pool_forward (with argmax), max_pool_backward  functiona
 lrn.cu              lrn_forward, lrn_backward (§3.3)                 functional/normalization.py
 conv.cu             im2col, col2im                                   functional/conv.py
 activation.cu       relu_forward (output and mask in one pass)       functional/activation.py
-loss.cu             softmax_cross_entropy_forward / _backward        functional/loss.py
 ==================  ===============================================  =========================
+
+The loss keeps its xp version: its arrays are (batch, classes), half a megabyte for AlexNet,
+so its few launches cost microseconds in a step of milliseconds, and a fused softmax would
+need a block-wide reduction (shared memory), which the host check below cannot run.
 
 Each op decides in one place, :func:`fused`, whether to call its kernel or its xp version; the
 xp version stays as the reference the tests compare the kernel with (on the GPU machine:
