@@ -89,12 +89,9 @@ def softmax_cross_entropy(logits, labels):
     return SoftmaxCrossEntropy()(logits, labels)
 
 
-def topk_error(logits, labels, k: int = 1) -> float:
-    """Fraction of rows whose label is not among the k largest logits (§6: top-1 and top-5 error).
-
-    A label counts as in the top k when fewer than k classes score strictly higher than it
-    (ties go in its favour).
-    """
+def topk_misses(logits, labels, k: int = 1):
+    """How many rows' labels are not among the k largest logits, as a 0-d array on the logits' device
+    (so a training loop can add it up without waiting for the GPU). See :func:`topk_error`."""
     logits = logits.data if isinstance(logits, Tensor) else logits
     labels = labels.data if isinstance(labels, Tensor) else labels
     xp = backend.xp_of(logits)
@@ -104,4 +101,16 @@ def topk_error(logits, labels, k: int = 1) -> float:
         raise ValueError(f"topk_error k must be an int in [1, {logits.shape[1]}], got {k!r}")
     label_score = logits[xp.arange(logits.shape[0]), labels][:, None]   # (N, 1)
     higher = (logits > label_score).sum(axis=1)                         # classes that beat the label
-    return float((higher >= k).mean())
+    return (higher >= k).sum()
+
+
+def topk_error(logits, labels, k: int = 1) -> float:
+    """Fraction of rows whose label is not among the k largest logits (§6: top-1 and top-5 error).
+
+    A label counts as in the top k when fewer than k classes score strictly higher than it
+    (ties go in its favour).
+    """
+    misses = int(topk_misses(logits, labels, k))
+    if logits.shape[0] == 0:
+        raise ValueError("topk_error needs at least one row of logits, got an empty batch")
+    return misses / logits.shape[0]

@@ -15,7 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import backend
-from ..functional.loss import log_softmax, softmax_cross_entropy, topk_error
+from ..functional.loss import log_softmax, softmax_cross_entropy, topk_misses
 from ..tensor import Tensor, no_grad
 
 
@@ -32,43 +32,70 @@ class EpochProgress:
         return asdict(self)
 
 
+READ_EVERY_GPU = 20
+
+
 def train_epoch(model, loader, optimizer, guard, progress: EpochProgress, *, epoch: int, interrupt=None,
-                show: bool = True, on_step=None) -> EpochProgress:
+                show: bool = True, on_step=None, read_every: int | None = None) -> EpochProgress:
     """Train on the batches of ``loader`` after the ``progress.batches`` already done this epoch.
 
-    Each step: forward, softmax cross-entropy (§5), the loss guard (NaN/inf stops before the
-    weights are touched), backward, ``optimizer.step()``. ``on_step(step)`` is called after
-    each step (tests use it to inject a Ctrl-C). Returns ``progress``, updated after every step.
+    Each step: forward, softmax cross-entropy (§5), backward, ``optimizer.step()``. ``on_step(step)``
+    is called after each step (tests use it to inject a Ctrl-C). Returns ``progress``.
+
+    The loss and the count of training errors stay where they were computed until they are read,
+    every ``read_every`` steps, all at once (and at the end of the epoch or on Ctrl-C): on the GPU a
+    read makes the CPU wait until the GPU has finished all the work queued so far, so reading each
+    step's loss would stop the CPU from queueing the next step while the GPU runs this one. The
+    default reads every step on the CPU, where reading costs nothing, and every
+    :data:`READ_EVERY_GPU` steps on the GPU. The guard checks every loss read, in step order, before
+    the step of the read updates the weights: on the CPU a NaN or infinite loss stops training
+    before it touches them; on the GPU up to ``read_every - 1`` earlier steps may already have
+    (the run keeps its last good checkpoint either way). ``progress`` is up to date after each read.
     """
     model.train()
     start_batch = progress.batches
     bar = tqdm(total=len(loader), initial=start_batch, desc=f"epoch {epoch}", unit="batch",
                disable=not show, dynamic_ncols=True, leave=False)
-    started, seen = time.perf_counter(), 0
+    started, seen, unread = time.perf_counter(), 0, []
+
+    def read() -> None:
+        """Bring the unread losses and error counts to the host in one transfer; check and add them up."""
+        nonlocal seen
+        if not unread:
+            return
+        xp = backend.xp_of(unread[0][2])
+        values = backend.to_numpy(xp.stack([xp.stack([loss, misses.astype(loss.dtype)]) for _, _, loss, misses in unread]))
+        for (b, n, _, _), (loss_value, misses) in zip(unread, values.tolist()):
+            guard.check(loss_value, step=(epoch - 1) * len(loader) + b)  # counted from 0 over the run
+            progress.batches, progress.images = b + 1, progress.images + n
+            progress.loss_sum += loss_value * n
+            progress.errors += misses
+            seen += n
+        unread.clear()
+        bar.set_postfix(loss=f"{progress.loss_sum / progress.images:.3f}",
+                        err=f"{progress.errors / progress.images:.3f}",
+                        img_s=f"{seen / (time.perf_counter() - started):.0f}", refresh=False)
+
     with bar:
         for b, (x, y) in enumerate(loader):
             if b < start_batch:  # already trained on before the interruption (same batches: see DataLoader)
                 continue
             logits = model(Tensor(x))
             loss = softmax_cross_entropy(logits, y)
-            loss_value = loss.item()
-            guard.check(loss_value, step=(epoch - 1) * len(loader) + b)  # counted from 0 over the run
+            unread.append((b, len(y), loss.data, topk_misses(logits.data, y, 1)))
+            if read_every is None:
+                read_every = READ_EVERY_GPU if backend.is_cupy_array(loss.data) else 1
+            if len(unread) >= read_every:
+                read()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            n = len(y)
-            progress.batches, progress.images = b + 1, progress.images + n
-            progress.loss_sum += loss_value * n
-            progress.errors += topk_error(logits.data, y, 1) * n
-            seen += n
             bar.update(1)
-            bar.set_postfix(loss=f"{progress.loss_sum / progress.images:.3f}",
-                            err=f"{progress.errors / progress.images:.3f}",
-                            img_s=f"{seen / (time.perf_counter() - started):.0f}", refresh=False)
             if on_step is not None:
                 on_step(b)
             if interrupt is not None and interrupt.requested:
                 break
+        read()
     return progress
 
 
@@ -87,19 +114,19 @@ def _log_probs(model, x):
 def evaluate(model, loader, *, desc: str = "eval", show: bool = True) -> dict:
     """Loss, top-1 and top-5 error over ``loader`` (centre crops, or ten crops when it yields 5-d batches)."""
     model.eval()
-    loss_sum = top1 = top5 = 0.0
-    count = 0
+    sums, count = None, 0                                                # loss, top-1 and top-5 misses
     with no_grad(), tqdm(loader, desc=desc, unit="batch", disable=not show, dynamic_ncols=True, leave=False) as bar:
         for x, y in bar:
             log_p = _log_probs(model, x)
             xp, n = backend.xp_of(log_p), len(y)
-            loss_sum += float(-log_p[xp.arange(n), y].sum())
-            top1 += topk_error(log_p, y, 1) * n
-            top5 += topk_error(log_p, y, min(5, log_p.shape[1])) * n
+            batch = xp.stack([-log_p[xp.arange(n), y].sum(dtype=xp.float64), topk_misses(log_p, y, 1),
+                              topk_misses(log_p, y, min(5, log_p.shape[1]))]).astype(xp.float64)
+            sums = batch if sums is None else sums + batch               # stays on the device until the end
             count += n
     model.train()
     if count == 0:
         raise ValueError("evaluate: the loader yielded no images")
+    loss_sum, top1, top5 = backend.to_numpy(sums).tolist()
     return {"loss": loss_sum / count, "top1": top1 / count, "top5": top5 / count}
 
 
