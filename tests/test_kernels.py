@@ -2,7 +2,7 @@
 
 Each test runs an op's forward and backward twice, once through its kernel and once through its
 xp version (the reference), and compares outputs and input gradients. On "cpu" the kernels are
-the same CUDA sources compiled by g++ and played thread by thread (tests/cuda_on_host.py); on
+the same CUDA sources compiled by g++ and played thread by thread (tinyconv/kernels/host.py); on
 "cuda:0" (``pytest -m gpu``) they are compiled by NVRTC and run on the GPU.
 """
 import contextlib
@@ -13,17 +13,17 @@ import pytest
 from tinyconv import Tensor, backend, kernels
 from tinyconv import functional as F
 from tinyconv.functional import pooling
+from tinyconv.kernels import host
 
-import cuda_on_host
 
-pytestmark = pytest.mark.skipif(not cuda_on_host.AVAILABLE, reason="needs g++ to run the CUDA sources on the host")
+pytestmark = pytest.mark.skipif(not host.AVAILABLE, reason="needs g++ to run the CUDA sources on the host")
 
 TOLERANCE = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
 
 
 def _kernels_on(device):
     """Where the kernels run for ``device``: the GPU itself, or g++ on the host for "cpu"."""
-    return contextlib.nullcontext() if device != "cpu" else kernels.host_runner(cuda_on_host.run)
+    return contextlib.nullcontext() if device != "cpu" else kernels.host_runner(host.run)
 
 
 def _forward_backward(op, inputs, gy):

@@ -27,7 +27,7 @@ The sources are plain CUDA C++ written so that a host C++ compiler can run them 
 kernel is a grid-stride loop (``for (i = first thread; i < total; i += all threads)``) with no
 shared memory, no atomics and no intrinsics, and the element type is ``T`` (``typedef``'d to
 float or double in front of the source). :func:`host_runner` lets the tests execute the very
-same sources, compiled by g++, on NumPy arrays (``tests/cuda_on_host.py``), so their indexing
+same sources, compiled by g++, on NumPy arrays (:mod:`tinyconv.kernels.host`), so their indexing
 is checked on machines without a GPU as well.
 """
 from __future__ import annotations
@@ -40,6 +40,7 @@ from importlib import resources
 import numpy as np
 
 from .. import backend
+from . import host  # noqa: F401  (kernels.host.run: the kernels played on the CPU)
 
 _enabled = True
 _host_run = None
