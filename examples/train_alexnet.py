@@ -66,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
     net.add_argument("--devices", metavar="LIST", help="GPU numbers, e.g. 1 (one GPU) or 0,1: two GPUs run the "
                      "device-split AlexNet, one tower on each (§3.2; --model alexnet). Default: cuda:0 with "
                      "CuPy, else the CPU")
+    net.add_argument("--comm", choices=("auto", "mpi", "nccl"), default="auto",
+                     help="how data-parallel ranks (mpirun -n N) sum gradients: mpi (auto's choice under mpirun; GPU "
+                     "arrays go through host memory) or nccl (GPU to GPU, one GPU per rank; needs CuPy's NCCL)")
     net.add_argument("--tf32", action="store_true", help="let CuPy multiply float32 matrices in TF32 on "
                      "Ampere or newer GPUs (faster, 10-bit mantissa); no effect on the CPU")
     opt = p.add_argument_group("optimisation (§5)")
@@ -102,7 +105,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    comm = distributed.init()  # under `mpirun -n N`: N ranks, data parallel; else one process
+    try:
+        comm = distributed.init(args.comm)  # under `mpirun -n N`: N ranks, data parallel; else one process
+    except (RuntimeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         result = train(config_from(args), comm=comm)
     except (CheckpointError, FileNotFoundError, RuntimeError, ValueError) as exc:

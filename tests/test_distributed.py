@@ -167,13 +167,20 @@ def test_init_picks_mpi_only_under_a_launcher(monkeypatch):
     assert isinstance(distributed.init(), LocalCommunicator)
     assert isinstance(distributed.init("local"), LocalCommunicator)
     with pytest.raises(ValueError, match="kind must be one of"):
-        distributed.init("nccl")
+        distributed.init("gloo")
     monkeypatch.setitem(sys.modules, "mpi4py", None)  # as if mpi4py were not installed
     with pytest.raises(RuntimeError, match=r"needs mpi4py.*apt-get install openmpi-bin libopenmpi-dev.*pip install mpi4py"):
         distributed.init("mpi")
     monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "4")
     with pytest.raises(RuntimeError, match=r"started by an MPI launcher \(4 ranks\) but mpi4py is missing"):
         distributed.init()
+
+
+@pytest.mark.skipif(backend.gpu_count() > 0, reason="checks the message given where no GPU is usable")
+def test_nccl_without_a_usable_gpu_says_what_is_missing():
+    pytest.importorskip("mpi4py")
+    with pytest.raises(RuntimeError, match=r"CuPy is not installed|cannot load the NCCL library|needs a CUDA GPU"):
+        distributed.init("nccl")
 
 
 def test_gradient_averaging_is_the_wrapped_optimizer_after_averaging():

@@ -16,7 +16,9 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
+from tinyconv import backend
 from tinyconv.data.dataset import ArrayDataset
 from tinyconv.data.loader import DataLoader
 from tinyconv.functional.loss import softmax_cross_entropy
@@ -42,8 +44,9 @@ def make_model(seed: int) -> AlexNet28:
     return AlexNet28(num_classes=10, seed=seed, dropout=0.0, dtype=np.float64)
 
 
-def loss_of(model, x, y):
-    return softmax_cross_entropy(model(Tensor(x.astype(np.float64) / 255.0)), y)
+def loss_of(model, x, y, device="cpu"):
+    x = backend.to_device(x.astype(np.float64) / 255.0, device)
+    return softmax_cross_entropy(model(Tensor(x)), backend.to_device(y, device))
 
 
 def single_process(size: int, batch_size: int) -> dict:
@@ -58,10 +61,8 @@ def single_process(size: int, batch_size: int) -> dict:
 
 
 # ----- the tests (run by pytest) ---------------------------------------------------------------
-def mpirun(script: str, *args: str) -> tuple[subprocess.CompletedProcess, float]:
-    """``mpirun -n 2 python script args`` with a timeout: (the finished process, seconds)."""
-    import pytest  # only the tests need pytest; the ranks do not
-
+def mpirun(script: str, *args: str, ranks: int = 2) -> tuple[subprocess.CompletedProcess, float]:
+    """``mpirun -n ranks python script args`` with a timeout: (the finished process, seconds)."""
     if shutil.which("mpirun") is None:
         pytest.skip("mpirun not found: install OpenMPI (scripts/install_mpi.sh, or apt-get install openmpi-bin "
                     "libopenmpi-dev)")
@@ -71,7 +72,7 @@ def mpirun(script: str, *args: str) -> tuple[subprocess.CompletedProcess, float]
                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",  # containers run as root
                OMPI_MCA_rmaps_base_oversubscribe="1", OMP_NUM_THREADS="1",
                OMPI_MCA_btl_vader_single_copy_mechanism="none")  # containers often forbid cross-process reads
-    command = ["mpirun", "-n", "2", sys.executable, script, *args]
+    command = ["mpirun", "-n", str(ranks), sys.executable, script, *args]
     started = time.perf_counter()
     try:
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=TIMEOUT)
@@ -94,6 +95,32 @@ def test_two_ranks_take_the_same_steps_as_one_process_with_the_combined_batch(tm
             np.testing.assert_array_equal(ranks[1][name], ranks[0][name], err_msg=f"{name}: ranks differ")
             np.testing.assert_allclose(ranks[0][name], expected[name], rtol=1e-10, atol=1e-13,
                                        err_msg=f"{name}: 2 ranks != 1 process (size {size})")
+
+
+GPU = pytest.mark.skipif(not backend.cupy_available(), reason="needs CuPy and a CUDA GPU")
+
+
+@pytest.mark.gpu
+@GPU
+def test_two_ranks_with_gpu_arrays_staged_through_the_host_match_one_process(tmp_path):
+    """MPI with the models on cuda:0 (both ranks share the one GPU there is): gradients go through host memory."""
+    result, _ = mpirun(__file__, "step", str(tmp_path), "7", "cuda:0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    expected = single_process(7, batch_size=4)
+    for r in range(2):
+        ranks = dict(np.load(tmp_path / f"rank{r}-7.npz"))
+        for name, value in expected.items():
+            np.testing.assert_allclose(ranks[name], value, rtol=1e-10, atol=1e-13, err_msg=f"rank {r}: {name}")
+
+
+@pytest.mark.gpu
+@GPU
+def test_nccl_sums_and_broadcasts_gpu_arrays_with_one_rank_per_gpu(tmp_path):
+    ranks = backend.gpu_count()
+    result, _ = mpirun(__file__, "nccl", str(tmp_path), ranks=ranks)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for r in range(ranks):
+        assert (tmp_path / f"nccl-rank{r}-passed").exists(), result.stdout + result.stderr
 
 
 def test_a_rank_that_raises_stops_the_others_with_a_clear_error(tmp_path):
@@ -143,8 +170,12 @@ def test_the_training_program_trains_data_parallel_and_only_rank_0_speaks_and_wr
 def rank_main(scenario: str, out: str, *args: str) -> None:
     from tinyconv import distributed
 
+    if scenario == "nccl":
+        nccl_rank_main(out)
+        return
     comm = distributed.init("mpi")
-    model = make_model(seed=comm.rank + 1)  # different weights on purpose: the broadcast must fix them
+    device = args[1] if len(args) > 1 else "cpu"
+    model = make_model(seed=comm.rank + 1).to(device)  # different weights on purpose: the broadcast must fix them
     comm.broadcast_parameters(model)
     optimizer = distributed.GradientAveraging(SGD(model.parameters(), **SGD_OPTIONS), comm)
     if scenario == "step":
@@ -157,7 +188,7 @@ def rank_main(scenario: str, out: str, *args: str) -> None:
             optimizer.zero_grad()
             if step < len(batches):
                 x, y = batches[step]
-                loss_of(model, x, y).backward()
+                loss_of(model, x, y, device).backward()
             optimizer.step(count=len(y) if step < len(batches) else 0)
         np.savez(os.path.join(out, f"rank{comm.rank}-{size}.npz"), **model.state_dict())
         return
@@ -171,6 +202,23 @@ def rank_main(scenario: str, out: str, *args: str) -> None:
     loss_of(model, x, y).backward()
     optimizer.step(count=len(y))
     open(os.path.join(out, "rank0-passed"), "w").close()
+
+
+def nccl_rank_main(out: str) -> None:
+    """Each rank sums (rank + 1) * [0, 1, ...] over NCCL and receives rank 0's array by broadcast."""
+    from tinyconv import distributed
+
+    comm = distributed.init("nccl")
+    xp, n = comm.device.xp, comm.world_size
+    with comm.device.context():
+        for dtype in (np.float32, np.float64):
+            a = xp.arange(1000, dtype=dtype) * (comm.rank + 1)
+            comm.allreduce_sum_array_(a)
+            np.testing.assert_array_equal(backend.to_numpy(a), np.arange(1000, dtype=dtype) * (n * (n + 1) // 2))
+            b = xp.full(10, comm.rank + 5, dtype=dtype)
+            comm.broadcast_array_(b, root=0)
+            np.testing.assert_array_equal(backend.to_numpy(b), np.full(10, 5, dtype=dtype))
+    open(os.path.join(out, f"nccl-rank{comm.rank}-passed"), "w").close()
 
 
 if __name__ == "__main__":

@@ -169,6 +169,22 @@ def launch_cuda(source: str, name: str, total: int, args) -> None:
         kernel((blocks,), (THREADS_PER_BLOCK,), tuple(args))
 
 
+def nccl():
+    """CuPy's NCCL bindings (``cupy.cuda.nccl``), or a RuntimeError that says what to install."""
+    _require_cupy()
+    from cupy.cuda import nccl as bindings
+    if not bindings.available:
+        raise RuntimeError("CuPy cannot load the NCCL library (libnccl.so.2): pip install -e \".[cuda12]\" (nvidia-nccl-cu12) "
+                           "or \".[cuda13]\", or use --comm mpi, which stages GPU arrays "
+                           "through the host")
+    return bindings
+
+
+def current_stream_pointer() -> int:
+    """The handle of CuPy's current CUDA stream on the current device (for libraries such as NCCL)."""
+    return _require_cupy().cuda.get_current_stream().ptr
+
+
 def synchronize(dev=None) -> None:
     """Wait until the GPU has finished queued work (for timing); a no-op on the CPU."""
     if dev is None or device(dev).kind == "cpu":

@@ -9,8 +9,9 @@ supplies (an in-place sum over all ranks, and an in-place broadcast from one ran
   gradients by the average over all ranks, so all ranks take the same step and stay equal.
 
 Arrays travel packed: the gradients (or weights) of one device and dtype are concatenated
-into one flat array on their device, copied to the host once (GPU arrays are staged through
-the host), reduced in one message, copied back once and split into views. One large message
+into one flat array on their device, reduced in one message (GPU arrays are staged through
+the host: copied there once and back once, unless the back end reaches GPU memory itself, as
+NCCL does) and split into views. One large message
 per step costs one latency instead of one per parameter (16 for AlexNet); the flat arrays are
 kept from step to step.
 
@@ -43,6 +44,19 @@ class Communicator:
     def allgather(self, value) -> list:
         """``[value of rank 0, value of rank 1, ...]`` on every rank (small Python objects)."""
         raise NotImplementedError
+
+    def allreduce_sum_array_(self, array, host: np.ndarray | None = None) -> None:
+        """Replace ``array`` (NumPy, or CuPy on this rank's GPU; contiguous) by its sum over all ranks.
+
+        A GPU array is staged through ``host`` (a NumPy array of its size and dtype, a new one when
+        None): device -> host, :meth:`allreduce_sum_`, host -> device. Back ends that reach GPU
+        memory themselves (NCCL) override this.
+        """
+        self._through_host(array, host, self.allreduce_sum_)
+
+    def broadcast_array_(self, array, root: int = 0, host: np.ndarray | None = None) -> None:
+        """Overwrite ``array`` (as in :meth:`allreduce_sum_array_`) on every rank with rank ``root``'s copy."""
+        self._through_host(array, host, lambda a: self.broadcast_(a, root))
 
     def barrier(self) -> None:
         """Return only when every rank has called it."""
@@ -84,7 +98,7 @@ class Communicator:
         state = model.state_dict()  # host copies of every parameter and buffer, in a fixed order
         self._check_same([(name, value.shape, str(value.dtype)) for name, value in state.items()],
                          f"the model ({type(model).__name__})")
-        received, _ = self._exchange(list(state.values()), lambda host: self.broadcast_(host, root))
+        received, _ = self._exchange(list(state.values()), lambda flat, host: self.broadcast_array_(flat, root, host))
         model.load_state_dict(dict(zip(state, received)))  # back onto the model's own devices
 
     def average_gradients(self, params, count=None) -> None:
@@ -112,7 +126,7 @@ class Communicator:
         tally = np.array([weight] + [p.grad is not None for p in params], dtype=np.float64)
         self.allreduce_sum_(tally)  # the total weight, and how many ranks have each gradient (a few bytes)
         total = tally[0]
-        views, flats = self._exchange(grads, self.allreduce_sum_, scale=weight, reuse=True)
+        views, flats = self._exchange(grads, self.allreduce_sum_array_, scale=weight, reuse=True)
         for flat in flats:
             if total > 0:
                 flat /= flat.dtype.type(total)
@@ -132,10 +146,21 @@ class Communicator:
                 raise ValueError(f"rank {rank} differs from rank 0 in {what}: {first}; every rank must "
                                  "build the same model from the same options")
 
+    @staticmethod
+    def _through_host(array, host, primitive) -> None:
+        """Run ``primitive`` (a host collective) on ``array`` itself, or on a host copy of a GPU array."""
+        if isinstance(array, np.ndarray):  # NumPy: MPI reads and writes the array itself
+            primitive(array)
+            return
+        host = np.empty(array.shape, array.dtype) if host is None else host
+        array.get(out=host)                # CuPy: device -> host, the collective, host -> device
+        primitive(host)
+        array.set(host)
+
     def _exchange(self, arrays, collective, scale: float = 1.0, reuse: bool = False):
         """Pack ``arrays`` per (device, dtype) into one flat array each, multiply it by ``scale``,
-        run ``collective`` on it (on a host copy for GPU arrays: staged through the host) and
-        return ``(views, flats)``: the results as views of the flats, in the order and shapes of
+        run ``collective(flat, host)`` on it (``host``: a kept host array of its size, to stage a
+        GPU array through) and return ``(views, flats)``: the results as views of the flats, in the order and shapes of
         ``arrays``, and the flats. ``reuse`` keeps the flats for the next call with the same sizes
         (every training step): allocating, and touching for the first time, hundreds of MB per
         step would cost more than the copies themselves.
@@ -151,12 +176,7 @@ class Communicator:
                 backend.xp_of(flat).concatenate([a.ravel() for a in parts], out=flat)
                 if scale != 1.0:
                     flat *= dtype.type(scale)
-                if host is flat:  # NumPy: MPI reads and writes the array itself
-                    collective(flat)
-                else:             # CuPy: device -> host, the collective, host -> device
-                    flat.get(out=host)
-                    collective(host)
-                    flat.set(host)
+                collective(flat, None if host is flat else host)
             offset = 0
             for i, part in zip(members, parts):
                 views[i] = flat[offset:offset + part.size].reshape(part.shape)

@@ -12,16 +12,18 @@ import numpy as np
 from .. import backend
 from ..nn import Dropout
 from .communicator import Communicator, LocalCommunicator
-from .mpi import INSTALL, MPICommunicator, launched_world_size
+from .mpi import INSTALL, MPICommunicator, import_mpi, launched_world_size
+from .nccl import NCCLCommunicator
 
-KINDS = ("auto", "mpi", "local")
+KINDS = ("auto", "mpi", "nccl", "local")
 
 
 def init(kind: str = "auto") -> Communicator:
     """The communicator of this process.
 
     ``"auto"``: MPI when the process was started by ``mpirun`` (or another MPI launcher), one
-    process otherwise, without importing mpi4py. ``"mpi"``: MPI, required. ``"local"``: one
+    process otherwise, without importing mpi4py. ``"mpi"``: MPI, required. ``"nccl"``: MPI to
+    start the ranks, NCCL to sum GPU arrays (one GPU per rank; :mod:`.nccl`). ``"local"``: one
     process. Under ``mpirun`` without mpi4py, ``"auto"`` raises and says what to install rather
     than train N independent copies that each believe they are alone.
     """
@@ -33,12 +35,13 @@ def init(kind: str = "auto") -> Communicator:
     if kind == "auto" and size is None:
         return LocalCommunicator()
     try:
-        return MPICommunicator()
+        import_mpi()
     except RuntimeError as exc:
         if size is None:
             raise
         raise RuntimeError(f"this process was started by an MPI launcher ({size} ranks) but mpi4py is "
                            f"missing or broken; {INSTALL}") from exc
+    return NCCLCommunicator() if kind == "nccl" else MPICommunicator()
 
 
 class GradientAveraging:
