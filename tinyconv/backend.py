@@ -125,6 +125,14 @@ def device_of(array) -> Device:
     return CPU
 
 
+def on_device_of(array):
+    """A context manager making the device of ``array`` current: CuPy launches kernels on the current
+    device, so the ops of tower 1 of the split model (§3.2) must run with tower 1's GPU current."""
+    if not is_cupy_array(array):
+        return contextlib.nullcontext()
+    return array.device
+
+
 def to_device(array, dev):
     """Copy ``array`` to device ``dev`` (no copy when it is already there)."""
     dev = device(dev)

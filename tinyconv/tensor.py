@@ -116,16 +116,18 @@ class Tensor:
                     "first pass; call the first backward with retain_graph=True"
                 )
             fn.retain_graph = retain_graph       # when False, backward may drop saved arrays early
-            gxs = fn.backward(gy)
+            with backend.on_device_of(gy):      # the op's kernels run where its arrays are
+                gxs = fn.backward(gy)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             for x, gx in zip(fn.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
-                if x.creator is None:  # a leaf: keep its gradient
-                    x.grad = gx if x.grad is None else x.grad + gx
-                else:
-                    grads[id(x)] = gx if id(x) not in grads else grads[id(x)] + gx
+                with backend.on_device_of(gx):  # a copy_to's gradient is on its input's device
+                    if x.creator is None:  # a leaf: keep its gradient
+                        x.grad = gx if x.grad is None else x.grad + gx
+                    else:
+                        grads[id(x)] = gx if id(x) not in grads else grads[id(x)] + gx
             if not retain_graph:
                 fn.release()
 

@@ -83,14 +83,15 @@ class SGD:
                 if p.grad is None:
                     continue
                 lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
-                v = self.velocity.get(i)
-                if v is None:
-                    v = self.velocity[i] = p.xp.zeros_like(p.data)
-                v *= momentum
-                if decay:
-                    v -= (decay * lr) * p.data
-                v -= lr * p.grad
-                p.data += v
+                with backend.on_device_of(p.data):                  # each tower's GPU updates its own (§3.2)
+                    v = self.velocity.get(i)
+                    if v is None:
+                        v = self.velocity[i] = p.xp.zeros_like(p.data)
+                    v *= momentum
+                    if decay:
+                        v -= (decay * lr) * p.data
+                    v -= lr * p.grad
+                    p.data += v
 
     def zero_grad(self) -> None:
         """Forget the gradients of every parameter (``grad = None``)."""
