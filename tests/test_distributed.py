@@ -12,11 +12,14 @@ import numpy as np
 import pytest
 
 from tinyconv import backend, distributed
+from tinyconv.data.dataset import ArrayDataset
+from tinyconv.data.loader import DataLoader
 from tinyconv.distributed import Communicator, GradientAveraging, LocalCommunicator
 from tinyconv.models import AlexNet28
 from tinyconv.nn import Dropout, Linear, Sequential
 from tinyconv.optim import SGD
 from tinyconv.tensor import Tensor
+from tinyconv.train.loop import evaluate
 
 
 class ThreadCommunicator(Communicator):
@@ -174,6 +177,25 @@ def test_init_picks_mpi_only_under_a_launcher(monkeypatch):
     monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "4")
     with pytest.raises(RuntimeError, match=r"started by an MPI launcher \(4 ranks\) but mpi4py is missing"):
         distributed.init()
+
+
+def test_sharded_validation_gives_the_figures_of_the_whole_set():
+    """Each rank evaluates its shard of 11 images; the sums over ranks make the single-process figures."""
+    rng = np.random.default_rng(4)
+    val = ArrayDataset(rng.integers(0, 256, (11, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, 11),
+                       [str(k) for k in range(10)], "random-11")
+    whole = evaluate(AlexNet28(num_classes=10, seed=2), DataLoader(val, 4, shuffle=False, num_workers=0), show=False)
+
+    def shard(comm):                                                    # each rank its own copy of the model
+        loader = DataLoader(val, 4, shuffle=False, num_workers=0, rank=comm.rank, world_size=comm.world_size)
+        return len(loader.indices()), evaluate(AlexNet28(num_classes=10, seed=2), loader, show=False, communicator=comm)
+    for world_size in (2, 3):
+        results = on_ranks(shard, world_size)
+        assert sum(count for count, _ in results) == 11
+        for _, figures in results:
+            assert figures.keys() == whole.keys()
+            for key in whole:
+                assert figures[key] == pytest.approx(whole[key], rel=1e-6), key
 
 
 @pytest.mark.skipif(backend.gpu_count() > 0, reason="checks the message given where no GPU is usable")

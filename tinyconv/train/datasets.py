@@ -90,8 +90,9 @@ def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, wor
     """(train_loader, val_loader, train, val, eval_transform) for a net taking ``input_size`` px inputs.
 
     ``pad=None`` pads by ``input_size // 8`` when the stored images are no larger than the input.
-    ``rank`` / ``world_size``: the training loader gives this rank its shard of every epoch
-    (data parallelism, :mod:`tinyconv.distributed`); every rank validates on all of ``val``.
+    ``rank`` / ``world_size``: both loaders give this rank its shard (data parallelism,
+    :mod:`tinyconv.distributed`): of every training epoch, and of ``val``, whose figures
+    :func:`~tinyconv.train.loop.evaluate` then adds up over the ranks.
     """
     if image_size(train) < input_size:
         raise ValueError(f"the images are {image_size(train)} px but the model takes {input_size} px inputs: "
@@ -108,5 +109,5 @@ def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, wor
     train_loader = data.DataLoader(train, batch_size, augment, shuffle=True, seed=seed, drop_last=True,
                                    num_workers=workers, device=device, rank=rank, world_size=world_size)
     val_loader = data.DataLoader(val, eval_batch_size or batch_size, evaluate, shuffle=False, seed=seed,
-                                 num_workers=workers, device=device)
+                                 num_workers=workers, device=device, rank=rank, world_size=world_size)
     return train_loader, val_loader, train, val, evaluate

@@ -111,22 +111,29 @@ def _log_probs(model, x):
     return top + xp.log(xp.exp(log_p - top[:, None]).mean(axis=1))
 
 
-def evaluate(model, loader, *, desc: str = "eval", show: bool = True) -> dict:
-    """Loss, top-1 and top-5 error over ``loader`` (centre crops, or ten crops when it yields 5-d batches)."""
+def evaluate(model, loader, *, desc: str = "eval", show: bool = True, communicator=None) -> dict:
+    """Loss, top-1 and top-5 error over ``loader`` (centre crops, or ten crops when it yields 5-d batches).
+
+    With a ``communicator`` of several ranks each rank's loader holds a shard of the validation set
+    (``DataLoader(rank=, world_size=)``): the sums are added over the ranks, so every rank gets the
+    figures of the whole set having evaluated only its share.
+    """
     model.eval()
-    sums, count = None, 0                                                # loss, top-1 and top-5 misses
+    sums = None                                                          # loss, top-1 and top-5 misses, images
     with no_grad(), tqdm(loader, desc=desc, unit="batch", disable=not show, dynamic_ncols=True, leave=False) as bar:
         for x, y in bar:
             log_p = _log_probs(model, x)
             xp, n = backend.xp_of(log_p), len(y)
             batch = xp.stack([-log_p[xp.arange(n), y].sum(dtype=xp.float64), topk_misses(log_p, y, 1),
-                              topk_misses(log_p, y, min(5, log_p.shape[1]))]).astype(xp.float64)
+                              topk_misses(log_p, y, min(5, log_p.shape[1])), xp.asarray(n)]).astype(xp.float64)
             sums = batch if sums is None else sums + batch               # stays on the device until the end
-            count += n
     model.train()
+    sums = np.zeros(4) if sums is None else backend.to_numpy(sums)
+    if communicator is not None:
+        sums = communicator.allreduce_sum(sums)
+    loss_sum, top1, top5, count = sums.tolist()
     if count == 0:
         raise ValueError("evaluate: the loader yielded no images")
-    loss_sum, top1, top5 = backend.to_numpy(sums).tolist()
     return {"loss": loss_sum / count, "top1": top1 / count, "top5": top5 / count}
 
 

@@ -210,7 +210,7 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
                 status, epoch = "interrupted", epoch - 1
                 break
             seconds = time.perf_counter() - started
-            result = evaluate(model, val_loader, desc="validation", show=cfg.progress)
+            result = evaluate(model, val_loader, desc="validation", show=cfg.progress, communicator=comm)
             lr = optimizer.param_groups[0]["lr"]
             loss_sum, errors, images = comm.allreduce_sum([progress.loss_sum, progress.errors, progress.images])
             if metrics is not None:
