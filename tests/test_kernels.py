@@ -14,6 +14,7 @@ from tinyconv import Tensor, backend, kernels
 from tinyconv import functional as F
 from tinyconv.functional import pooling
 from tinyconv.kernels import host
+from tinyconv.optim import SGD
 
 
 pytestmark = pytest.mark.skipif(not host.AVAILABLE, reason="needs g++ to run the CUDA sources on the host")
@@ -116,6 +117,30 @@ def test_relu_kernel_matches_the_xp_version(device, dtype, rng):
     x = rng.standard_normal((3, 4, 5, 6))
     x[0, 0, 0, :3] = 0                                                  # f'(0) = 0, as in the xp version
     assert_fused_matches_reference(F.relu, [x], device, dtype, rng)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_kernel_takes_the_same_steps_as_the_xp_version(device, dtype, rng):
+    """Three §5 steps, weight decay on one group and off on the other, the learning rate changed between."""
+    xp = backend.device(device).xp
+    start = [rng.standard_normal((4, 3)), rng.standard_normal(5)]
+    grads = [[rng.standard_normal(a.shape) for a in start] for _ in range(3)]
+
+    def train(run_kernels):
+        params = [Tensor(xp.asarray(a.astype(dtype)), requires_grad=True) for a in start]
+        optimizer = SGD([{"params": params[:1]}, {"params": params[1:], "weight_decay": 0.0}], lr=0.1)
+        with run_kernels:
+            for step, step_grads in enumerate(grads):
+                for p, g in zip(params, step_grads):
+                    p.grad = xp.asarray(g.astype(dtype))
+                optimizer.param_groups[0]["lr"] = 0.1 / (1 + step)
+                optimizer.step()
+        return [backend.to_numpy(p.data) for p in params] + [backend.to_numpy(v) for v in optimizer.velocity.values()]
+    fused, reference = train(_kernels_on(device)), train(kernels.disabled())
+    for moved, first in zip(reference, start):
+        assert np.abs(moved - first).min() > 0                          # every weight took its steps
+    for got, want in zip(fused, reference):
+        np.testing.assert_allclose(got, want, **TOLERANCE[dtype])
 
 
 def test_fused_max_pool_records_the_first_offset_on_ties(device):

@@ -12,6 +12,7 @@ pooling.cu          max_pool_forward (with argmax), max_pool_backward  functiona
 lrn.cu              lrn_forward, lrn_backward (§3.3)                 functional/normalization.py
 conv.cu             im2col, col2im                                   functional/conv.py
 activation.cu       relu_forward (output and mask in one pass)       functional/activation.py
+sgd.cu              sgd_update (the §5 rule in one pass)             optim/sgd.py
 ==================  ===============================================  =========================
 
 The loss keeps its xp version: its arrays are (batch, classes), half a megabyte for AlexNet,

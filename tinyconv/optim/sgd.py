@@ -22,11 +22,12 @@ To exclude biases, pass parameter groups as in PyTorch::
     SGD([{"params": weights}, {"params": biases, "weight_decay": 0.0}], lr=0.01)
 
 The update runs in place on the parameters' arrays (NumPy or CuPy) with no host-device
-synchronisation, outside the autograd graph.
+synchronisation, outside the autograd graph; on the GPU as one fused kernel per parameter
+(``kernels/sgd.cu``).
 """
 from __future__ import annotations
 
-from .. import backend
+from .. import backend, kernels
 from ..tensor import Tensor, no_grad
 
 _HYPER = ("lr", "momentum", "weight_decay")
@@ -87,6 +88,10 @@ class SGD:
                     v = self.velocity.get(i)
                     if v is None:
                         v = self.velocity[i] = p.xp.zeros_like(p.data)
+                    if kernels.fused(p.data):                           # one pass: kernels/sgd.cu
+                        kernels.launch("sgd.cu", "sgd_update", p.size, p.data, p.xp.ascontiguousarray(p.grad), v,
+                                       lr, momentum, decay * lr)
+                        continue
                     v *= momentum
                     if decay:
                         v -= (decay * lr) * p.data
