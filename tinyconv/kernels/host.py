@@ -21,6 +21,7 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ _CTYPES = {np.dtype(np.int32): ctypes.c_int, np.dtype(np.int64): ctypes.c_longlo
            np.dtype(np.float32): ctypes.c_float, np.dtype(np.float64): ctypes.c_double}
 _libraries: dict = {}
 _build_dir = None
+_lock = threading.Lock()    # the thread indices are globals of the library: one kernel at a time
 
 
 def _library(source: str):
@@ -68,14 +70,16 @@ def _ctype_argument(a):
 
 def run(source: str, name: str, total: int, args) -> None:
     """Play kernel ``name`` of ``source`` on the host: each thread of a BLOCKS x THREADS grid in turn."""
-    lib = _library(source)
+    with _lock:
+        lib = _library(source)
     kernel = getattr(lib, name)
     kernel.restype = None
     arguments = [_ctype_argument(a) for a in args]
     for variable, value in (("blockDim", THREADS), ("gridDim", BLOCKS)):
         ctypes.c_uint.in_dll(lib, variable).value = value
     block, thread = ctypes.c_uint.in_dll(lib, "blockIdx"), ctypes.c_uint.in_dll(lib, "threadIdx")
-    for b in range(BLOCKS):
-        for t in range(THREADS):
-            block.value, thread.value = b, t
-            kernel(*arguments)
+    with _lock:
+        for b in range(BLOCKS):
+            for t in range(THREADS):
+                block.value, thread.value = b, t
+                kernel(*arguments)
