@@ -75,6 +75,11 @@ class DataLoader:
             x = np.stack([self.transform(image, rng) for image in images])
         return np.ascontiguousarray(x, dtype=np.float32), labels
 
+    def _prepare(self, number: int, indices: np.ndarray):
+        """A worker's job: make batch ``number`` and copy it to the loader's device. On a GPU the copy
+        from host memory (79 MB for 128 AlexNet crops) then also happens while the caller trains."""
+        return self._deliver(self._make_batch(number, indices))
+
     def _deliver(self, batch):
         x, y = batch
         if self.device.kind == "cpu":
@@ -93,11 +98,11 @@ class DataLoader:
         pending = deque()
         try:
             for job in jobs:
-                pending.append(pool.submit(self._make_batch, *job))
+                pending.append(pool.submit(self._prepare, *job))
                 if len(pending) > 2 * self.num_workers:  # bounded prefetch
-                    yield self._deliver(pending.popleft().result())
+                    yield pending.popleft().result()
             while pending:
-                yield self._deliver(pending.popleft().result())
+                yield pending.popleft().result()
         finally:  # also runs when the caller stops early (break, exception, generator closed)
             for future in pending:
                 future.cancel()
