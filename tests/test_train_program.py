@@ -162,6 +162,14 @@ def test_two_devices_on_a_one_gpu_machine_says_what_is_missing(train_main, monke
     assert "device 'cuda:1' does not exist" in err and "leave out --devices" in err
 
 
+def test_dropout_option_reaches_both_hidden_layers_and_is_checked(train_main, tmp_path, capsys):
+    from tinyconv.nn import Dropout
+    model = run.build_model(run.TrainConfig(dropout=0.25), "alexnet-28", 10, ["cpu"])
+    assert [m.p for m in model.modules() if isinstance(m, Dropout)] == [0.25, 0.25]
+    assert train_main(SMALL + ["--dropout", "1.5", "--epochs", "1", "--out", str(tmp_path / "run")]) == 2
+    assert "error: p is the probability of dropping a unit, in [0, 1); got 1.5" in capsys.readouterr().err
+
+
 def test_help_explains_every_option():
     parser = _example("train_alexnet").parser()
     options = [a for a in parser._actions if a.option_strings and a.dest != "help"]
@@ -176,3 +184,4 @@ def test_help_explains_every_option():
     defaults = {a.dest: a.default for a in options}  # the paper's hyperparameters (§5)
     assert (defaults["batch_size"], defaults["lr"], defaults["momentum"]) == (128, 0.01, 0.9)
     assert (defaults["weight_decay"], defaults["max_reductions"], defaults["bias_init"]) == (5e-4, 3, 1.0)
+    assert defaults["dropout"] == 0.5                                  # §4.2

@@ -46,6 +46,7 @@ class TrainConfig:
     epochs: int = 6
     seed: int = 0
     bias_init: float = 1.0
+    dropout: float = 0.5
     init: str = "auto"
     out: str | None = None
     resume: str | None = None
@@ -102,9 +103,10 @@ def build_model(cfg: TrainConfig, name: str, num_classes: int, devices: list[str
             raise ValueError(f"--devices with {len(devices)} GPUs splits the paper's AlexNet (§3.2); "
                              f"--model {name} runs on one device")
         model = models.SplitAlexNet(num_classes=num_classes, devices=tuple(devices), seed=cfg.seed,
-                                    bias_init=cfg.bias_init)
+                                    bias_init=cfg.bias_init, dropout=cfg.dropout)
     else:
-        model = models.create(name, num_classes, seed=cfg.seed, bias_init=cfg.bias_init).to(devices[0])
+        model = models.create(name, num_classes, seed=cfg.seed, bias_init=cfg.bias_init,
+                              dropout=cfg.dropout).to(devices[0])
     if initialisation.resolve(cfg.init, name) == "he":
         initialisation.he_after_first_layer(model, cfg.seed)
     return model
