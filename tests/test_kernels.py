@@ -12,7 +12,7 @@ import pytest
 
 from tinyconv import Tensor, backend, kernels
 from tinyconv import functional as F
-from tinyconv.functional import pooling
+from tinyconv.functional import pooling, workspace
 from tinyconv.kernels import host
 from tinyconv.optim import SGD
 
@@ -22,9 +22,23 @@ pytestmark = pytest.mark.skipif(not host.AVAILABLE, reason="needs g++ to run the
 TOLERANCE = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
 
 
+@contextlib.contextmanager
 def _kernels_on(device):
-    """Where the kernels run for ``device``: the GPU itself, or g++ on the host for "cpu"."""
-    return contextlib.nullcontext() if device != "cpu" else kernels.host_runner(host.run)
+    """The kernels on ``device`` (the GPU itself, or g++ on the host for "cpu"), with every array made
+    by ``empty``/``empty_like`` meanwhile poisoned (NaN, -7 for integers, True for booleans), and no
+    kept workspace arrays: an element a kernel forgets to write cannot pass for a right one."""
+    xp = backend.device(device).xp
+    empty, empty_like = xp.empty, xp.empty_like
+
+    def poisoned(array):
+        array.fill(np.nan if array.dtype.kind == "f" else True if array.dtype.kind == "b" else -7)
+        return array
+    workspace.clear()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(xp, "empty", lambda *args, **kwargs: poisoned(empty(*args, **kwargs)))
+        patch.setattr(xp, "empty_like", lambda *args, **kwargs: poisoned(empty_like(*args, **kwargs)))
+        with contextlib.nullcontext() if device != "cpu" else kernels.host_runner(host.run):
+            yield
 
 
 def _forward_backward(op, inputs, gy):
