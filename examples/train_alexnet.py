@@ -57,8 +57,8 @@ def parser() -> argparse.ArgumentParser:
                      help="initial bias of conv2, conv4, conv5 and the hidden FC layers (§5: 1; Caffe: 0.1; "
                           "default: %(default)s); weights start from N(0, 0.01) as in §5")
     net.add_argument("--dropout", type=float, default=d.dropout, metavar="P",
-                     help="probability of zeroing each output of the two hidden FC layers in training (§4.2: 0.5; "
-                          "default: %(default)s); a smaller net that underfits may learn more with less")
+                     help="probability of zeroing each output of the two hidden FC layers in training "
+                          "(§4.2: 0.5; default: %(default)s)")
     net.add_argument("--init", choices=INITS, default=d.init,
                      help="paper: every weight from N(0, 0.01) (§5); he: conv1 as in the paper, later layers from "
                           "N(0, 2/fan_in) (He et al. 2015), for narrow nets where N(0, 0.01) shrinks the image to "
