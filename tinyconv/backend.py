@@ -75,7 +75,9 @@ class Device:
         return np if self.kind == "cpu" else _require_cupy()
 
     def context(self):
-        """A context manager making this the current CUDA device (a no-op on the CPU)."""
+        """A context manager making this the current CUDA device (a no-op on the CPU). CuPy launches
+        kernels on the current device, so each op runs in ``device_of(its array).context()``: the ops
+        of tower 1 of the split model (§3.2) then run on tower 1's GPU."""
         if self.kind == "cpu":
             return contextlib.nullcontext()
         return _require_cupy().cuda.Device(self.index)
@@ -123,14 +125,6 @@ def device_of(array) -> Device:
     if is_cupy_array(array):
         return Device("cuda", array.device.id)
     return CPU
-
-
-def on_device_of(array):
-    """A context manager making the device of ``array`` current: CuPy launches kernels on the current
-    device, so the ops of tower 1 of the split model (§3.2) must run with tower 1's GPU current."""
-    if not is_cupy_array(array):
-        return contextlib.nullcontext()
-    return array.device
 
 
 def to_device(array, dev):

@@ -40,7 +40,7 @@ class Function:
         tensors = [as_tensor(x, like) for x in inputs]
         self._check_devices(tensors)
         self.xp = tensors[0].xp
-        with backend.on_device_of(tensors[0].data):
+        with backend.device_of(tensors[0].data).context():
             y = Tensor(self.forward(*(t.data for t in tensors)))
         if is_grad_enabled() and any(t.requires_grad for t in tensors):
             self.inputs = tensors

@@ -116,14 +116,14 @@ class Tensor:
                     "first pass; call the first backward with retain_graph=True"
                 )
             fn.retain_graph = retain_graph       # when False, backward may drop saved arrays early
-            with backend.on_device_of(gy):      # the op's kernels run where its arrays are
+            with backend.device_of(gy).context():  # the op's kernels run where its arrays are
                 gxs = fn.backward(gy)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             for x, gx in zip(fn.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
-                with backend.on_device_of(gx):  # a copy_to's gradient is on its input's device
+                with backend.device_of(gx).context():  # a copy_to's gradient is on its input's device
                     if x.creator is None:  # a leaf: keep its gradient
                         x.grad = gx if x.grad is None else x.grad + gx
                     else:

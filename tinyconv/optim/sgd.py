@@ -84,7 +84,7 @@ class SGD:
                 if p.grad is None:
                     continue
                 lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
-                with backend.on_device_of(p.data):                  # each tower's GPU updates its own (§3.2)
+                with backend.device_of(p.data).context():           # each tower's GPU updates its own (§3.2)
                     v = self.velocity.get(i)
                     if v is None:
                         v = self.velocity[i] = p.xp.zeros_like(p.data)
