@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The checks that only a CUDA GPU can run, in stages that each fit in a 10-minute call.
 #
-#   bash scripts/gpu_checks.sh STAGE        STAGE: tests | bench | pipeline | notebooks | mpi
+#   bash scripts/gpu_checks.sh STAGE        STAGE: tests | bench | pipeline | fmnist | notebooks | mpi
 #
 # tests      every test that takes the `device` fixture, on cuda:0 (pytest -m gpu): the ops, the
 #            fused kernels against their xp versions, the models, SplitAlexNet on ("cuda:0", "cuda:0")
 # bench      benchmarks/gpu_alexnet.py: AlexNet 227x227, batch 128, fp32 and TF32, against PyTorch/cuDNN
 # pipeline   the training program on real JPEGs at 227 px (§2, §4.1 on the CPU, training on the GPU),
 #            two epochs of imagenette-mini, with images per second
+# fmnist     full Fashion-MNIST on alexnet-28 (issue 5's accuracy figure and its GPU training time);
+#            options after the stage name go to the training program (e.g. --epochs 60 --patience 4)
 # notebooks  the chapters with GPU cells (00, 04) in a real Jupyter kernel
 # mpi        data parallelism with GPU arrays: MPI staged through the host, and NCCL
 #
@@ -15,6 +17,7 @@
 # uses this checkout through PYTHONPATH. What such a machine cannot download is read from
 # gpu_carry/ (ignored by git; fill it on a machine with network and carry it along):
 #   gpu_carry/imagenette-mini/   a copy of ../shared/data/imagenette-mini (ILSVRC layout, 1,100 JPEGs)
+#   gpu_carry/fashion-mnist/     the four official .gz files (cp /usr/share/datasets/fashion-mnist/*.gz)
 #   gpu_carry/wheels/            pip download nbclient ipykernel nbformat -d gpu_carry/wheels
 #                                --python-version 3.12 --only-binary=:all: --platform manylinux2014_x86_64
 #                                --platform manylinux_2_17_x86_64 --platform any
@@ -43,6 +46,12 @@ pipeline)
     "$PY" examples/train_alexnet.py --dataset folder --data-dir "$CARRY/imagenette-mini" --model alexnet \
         --backend cupy --epochs 2 --no-progress --out "$OUT_DIR/imagenette-mini"
     ;;
+fmnist)
+    need "$CARRY/fashion-mnist/train-images-idx3-ubyte.gz" "copy the official files there (see the top of this script)"
+    shift
+    "$PY" examples/train_alexnet.py --dataset fashion-mnist --data-dir "$CARRY/fashion-mnist" --model alexnet-28 \
+        --backend cupy --epochs 40 --patience 2 --no-progress --out "$OUT_DIR/fashion-mnist" "$@"
+    ;;
 notebooks)
     need "$CARRY/wheels" "download nbclient, ipykernel and nbformat there (see the top of this script)"
     "$PY" -m pip install --quiet --no-index --find-links "$CARRY/wheels" nbclient ipykernel nbformat
@@ -52,7 +61,7 @@ mpi)
     "$PY" -m pytest -m gpu -q -p no:cacheprovider tests/test_distributed_mpi.py
     ;;
 *)
-    echo "usage: bash scripts/gpu_checks.sh tests|bench|pipeline|notebooks|mpi" >&2
+    echo "usage: bash scripts/gpu_checks.sh tests|bench|pipeline|fmnist|notebooks|mpi" >&2
     exit 2
     ;;
 esac
