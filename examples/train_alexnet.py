@@ -48,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
     data.add_argument("--workers", type=int, default=d.workers, metavar="N",
                       help="threads preparing the next batches while the net trains (§4.1; 0: in the main "
                            "thread; default: %(default)s)")
+    data.add_argument("--augment-on-gpu", action="store_true",
+                      help="copy the uint8 images to the GPU and crop, mirror and colour-shift them there, with "
+                           "the same random draws (§4.1 does it on the CPU; for when the CPU cannot keep up)")
     data.add_argument("--ten-crop", action="store_true",
                       help="validate on the ten crops of §4.1 (corners, centre, mirrored; softmax averaged)")
     net = p.add_argument_group("model and hardware")

@@ -7,8 +7,9 @@
 #            fused kernels against their xp versions, the models, SplitAlexNet on ("cuda:0", "cuda:0")
 # bench      benchmarks/gpu_alexnet.py: AlexNet 227x227, batch 128, fp32 and TF32, against PyTorch/cuDNN
 # pipeline   the training program on real JPEGs at 227 px (§2, §4.1 on the CPU, training on the GPU),
-#            two epochs of imagenette-mini, with images per second; then benchmarks/feed_vs_train.py:
-#            does the loader keep up with AlexNet's training step (fp32 and TF32), both measured in one run
+#            two epochs of imagenette-mini with images per second, one more with --augment-on-gpu; then
+#            benchmarks/feed_vs_train.py: does the loader keep up with AlexNet's training step (fp32 and
+#            TF32; crops on the CPU and on the GPU), both measured in one run
 # fmnist     full Fashion-MNIST on alexnet-28 (issue 5's accuracy figure and its GPU training time);
 #            options after the stage name go to the training program (e.g. --epochs 60 --patience 4)
 # notebooks  the chapters with GPU cells (00, 04) in a real Jupyter kernel
@@ -46,6 +47,8 @@ pipeline)
     need "$CARRY/imagenette-mini/train" "copy ../shared/data/imagenette-mini there (see the top of this script)"
     "$PY" examples/train_alexnet.py --dataset folder --data-dir "$CARRY/imagenette-mini" --model alexnet \
         --backend cupy --epochs 2 --no-progress --out "$OUT_DIR/imagenette-mini"
+    "$PY" examples/train_alexnet.py --dataset folder --data-dir "$CARRY/imagenette-mini" --model alexnet \
+        --backend cupy --epochs 1 --no-progress --no-figures --augment-on-gpu --out "$OUT_DIR/imagenette-mini-gpu-crops"
     "$PY" -m benchmarks.feed_vs_train --workers 4 8 12 --data-dir "$CARRY/imagenette-mini/train"
     "$PY" -m benchmarks.feed_vs_train --workers 4 8 12
     "$PY" -m benchmarks.feed_vs_train --workers 4 8 12 --tf32

@@ -34,9 +34,11 @@ def train_main():
 
 def test_run_writes_metrics_figures_checkpoint_and_evaluates(train_main, tmp_path, capsys):
     out = tmp_path / "run"
-    assert train_main(SMALL + ["--epochs", "1", "--out", str(out), "--backend", "numpy", "--tf32"]) == 0
+    assert train_main(SMALL + ["--epochs", "1", "--out", str(out), "--backend", "numpy", "--tf32",
+                               "--augment-on-gpu"]) == 0
     printed = capsys.readouterr().out
     assert "--tf32 has no effect on the CPU" in printed and "validation (centre-crop): top-1 error" in printed
+    assert "--augment-on-gpu has no effect on the CPU" in printed
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1] and rows[0]["lr"] == 0.01
     assert 0 <= rows[0]["val_top5"] <= rows[0]["val_top1"] <= 1 and np.isfinite(rows[0]["train_loss"])

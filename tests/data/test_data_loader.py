@@ -114,3 +114,19 @@ def test_batches_arrive_on_the_requested_device(device):
     x, y = next(iter(DataLoader(numbered(), 8, RandomCropFlip(4), device=device)))
     assert str(backend.device_of(x)) == device and str(backend.device_of(y)) == device
     assert x.dtype == np.float32 and x.shape == (8, 3, 4, 4)
+
+
+@pytest.mark.parametrize("transform", [RandomCropFlip(4, mean=np.full((3, 6, 6), 9.5, np.float32)), CenterCrop(4)])
+def test_transforms_on_the_device_give_the_cpus_batches(device, transform):
+    """transform_on_device moves the pixel work to the GPU (uint8 copied over); the batches stay the same."""
+    on_host = DataLoader(numbered(), 16, transform, seed=2, device=device, num_workers=2)
+    on_device = DataLoader(numbered(), 16, transform, seed=2, device=device, num_workers=2, transform_on_device=True)
+    for (xh, yh), (xd, yd) in zip(on_host, on_device, strict=True):
+        assert str(backend.device_of(xd)) == device and xd.dtype == np.float32 and xd.flags.c_contiguous
+        np.testing.assert_array_equal(backend.to_numpy(xd), backend.to_numpy(xh))
+        np.testing.assert_array_equal(backend.to_numpy(yd), backend.to_numpy(yh))
+
+
+def test_transform_on_device_needs_a_batch_transform():
+    with pytest.raises(ValueError, match="batch transform"):
+        DataLoader(numbered(), 4, lambda image, rng: image, transform_on_device=True)

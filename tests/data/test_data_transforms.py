@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from tinyconv.data import (
-    ArrayDataset, CenterCrop, PCALighting, RandomCropFlip, TenCrop, crop, mean_image,
+    ArrayDataset, CenterCrop, PCALighting, RandomCropFlip, TenCrop, crop, gather_crops, mean_image,
     resize_center_crop, rgb_covariance, rgb_pca,
 )
 
@@ -172,3 +172,21 @@ def test_rgb_pca_matches_numpy_covariance(tmp_path):
 def test_rgb_pca_refuses_greyscale_datasets():
     with pytest.raises(ValueError, match="needs RGB"):
         rgb_pca(_dataset(np.zeros((2, 4, 4, 1), np.uint8), "grey"), cache_dir=False)
+
+
+@pytest.mark.parametrize("channels, height, width, size", [(3, 40, 44, 32), (1, 34, 34, 28), (3, 9, 9, 9)])
+def test_gather_crops_equals_crop_to_the_last_bit(channels, height, width, size):
+    """The whole-batch gather (the GPU form) against the per-crop loop: crops, mirrors, mean, shift, index."""
+    rng = np.random.default_rng(channels * 100 + size)
+    images = rng.integers(0, 256, (6, height, width, channels), dtype=np.uint8)
+    m = 15
+    top = rng.integers(0, height - size + 1, m)
+    left = rng.integers(0, width - size + 1, m)
+    flip, index = rng.random(m) < 0.5, rng.integers(0, 6, m)
+    mean = rng.normal(120, 30, (channels, height, width)).astype(np.float32)
+    shift = rng.normal(0, 5, (m, channels)).astype(np.float32)
+    for kwargs in ({}, {"mean": mean}, {"mean": mean, "shift": shift}):
+        expected = crop(images, top, left, size, flip, index, **kwargs)
+        got = gather_crops(np, images, top, left, size, flip, index, **kwargs)
+        assert got.shape == expected.shape and got.dtype == np.float32 and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, expected)

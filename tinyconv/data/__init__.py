@@ -17,12 +17,12 @@ from tinyconv.data.imagenette import Imagenette
 from tinyconv.data.loader import DataLoader
 from tinyconv.data.statistics import mean_image, rgb_covariance, rgb_pca
 from tinyconv.data.transforms import (
-    CenterCrop, PCALighting, RandomCropFlip, TenCrop, crop, resize_center_crop, ten_crop_offsets,
+    CenterCrop, PCALighting, RandomCropFlip, TenCrop, crop, gather_crops, resize_center_crop, ten_crop_offsets,
 )
 
 __all__ = [
     "ArrayDataset", "CIFAR10", "CenterCrop", "CorruptImageError", "DataLoader", "Dataset", "FashionMNIST",
     "ImageFolder", "Imagenette", "PCALighting", "RandomCropFlip", "TenCrop", "crop", "data_home",
-    "download", "extract_tar", "fashion_mnist_mini", "gather", "load_image", "mean_image",
+    "download", "extract_tar", "fashion_mnist_mini", "gather", "gather_crops", "load_image", "mean_image",
     "rgb_covariance", "rgb_pca", "resize_center_crop", "ten_crop_offsets",
 ]

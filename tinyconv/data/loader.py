@@ -33,10 +33,18 @@ class DataLoader:
     example is seen exactly once per epoch across the ``world_size`` processes
     (rank r takes positions r, r + world_size, ...; shard sizes differ by at most
     one). ``device`` ("cpu" or "cuda:N") is where the batches are delivered.
+
+    ``transform_on_device=True`` copies the uint8 images to ``device`` and runs the transform's
+    pixel work there (:func:`tinyconv.data.transforms.gather_crops`): a third of the bytes cross
+    to the GPU (uint8 256 px images instead of float32 227 px crops) and the CPU threads only
+    gather and draw the random offsets, flips and colour shifts, which come from the same
+    generators, so the batches are the same as with the CPU doing it all (§4.1 did it on the CPU;
+    this is for when the CPU cannot keep up with the GPU).
     """
 
     def __init__(self, dataset, batch_size: int, transform=None, shuffle: bool = True, seed: int = 0,
-                 drop_last: bool = False, num_workers: int = 2, device="cpu", rank: int = 0, world_size: int = 1):
+                 drop_last: bool = False, num_workers: int = 2, device="cpu", rank: int = 0, world_size: int = 1,
+                 transform_on_device: bool = False):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if not 0 <= rank < world_size:
@@ -47,6 +55,11 @@ class DataLoader:
         self.shuffle, self.seed, self.drop_last = shuffle, seed, drop_last
         self.num_workers, self.rank, self.world_size = num_workers, rank, world_size
         self.device = backend.device(device)
+        if transform_on_device and transform is not None and not hasattr(transform, "batch"):
+            raise ValueError("transform_on_device=True needs a batch transform (RandomCropFlip, CenterCrop, TenCrop, "
+                             f"or anything with .batch(images, rng)); {type(transform).__name__} works image by "
+                             "image on the CPU: leave transform_on_device off for it")
+        self.transform_on_device = transform_on_device and self.device.kind != "cpu"
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -67,13 +80,17 @@ class DataLoader:
     def _make_batch(self, number: int, indices: np.ndarray):
         images, labels = gather(self.dataset, indices)
         rng = np.random.default_rng([self.seed, self.epoch, self.rank, number])
-        if self.transform is None:
-            x = images.transpose(0, 3, 1, 2).astype(np.float32)
-        elif hasattr(self.transform, "batch"):
-            x = self.transform.batch(images, rng)
-        else:
-            x = np.stack([self.transform(image, rng) for image in images])
-        return np.ascontiguousarray(x, dtype=np.float32), labels
+        with self.device.context():
+            if self.transform_on_device:
+                images = backend.to_device(images, self.device)
+            xp = backend.xp_of(images)
+            if self.transform is None:
+                x = images.transpose(0, 3, 1, 2).astype(xp.float32)
+            elif hasattr(self.transform, "batch"):
+                x = self.transform.batch(images, rng)
+            else:
+                x = np.stack([self.transform(image, rng) for image in images])
+            return xp.ascontiguousarray(x, dtype=xp.float32), labels
 
     def _prepare(self, number: int, indices: np.ndarray):
         """A worker's job: make batch ``number`` and copy it to the loader's device. On a GPU the copy

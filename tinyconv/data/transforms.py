@@ -27,6 +27,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from tinyconv import backend
+
 
 def resize_center_crop(image, size: int) -> np.ndarray:
     """Shorter side to ``size`` px, then the central ``size`` x ``size`` square, as uint8 (size, size, C) (§2).
@@ -55,7 +57,9 @@ def crop(images: np.ndarray, top, left, size: int, flip=None, index=None, mean=N
     One pass per crop does the HWC->CHW transpose, the cast, the mean and the shift
     while the crop is in cache. Measured on a 2-core CPU against one whole-batch
     gather over a sliding-window view (RGB): 3-6x faster at 32 to 227 px, 1.4x
-    slower at 28 px, so this one loop serves every size.
+    slower at 28 px, so this one loop serves every size on the CPU. ``images`` on a
+    GPU (uint8, copied there 3x smaller than the float32 crops) go to
+    :func:`gather_crops` instead, which does the same in a few whole-batch kernels.
     """
     top, left = np.asarray(top), np.asarray(left)
     index = np.arange(len(top)) if index is None else np.asarray(index)
@@ -68,6 +72,8 @@ def crop(images: np.ndarray, top, left, size: int, flip=None, index=None, mean=N
             f"mean image is {mean.shape} (C, H, W) but the images are {images.shape[1:]} (H, W, C): "
             "compute the mean over images of the same size"
         )
+    if not isinstance(images, np.ndarray):  # a device (CuPy) batch: one gather for the whole batch
+        return gather_crops(backend.xp_of(images), images, top, left, size, flip, index, mean, shift)
     out = np.empty((len(top), channels, size, size), np.float32)  # (M, C, s, s)
     for m, (i, y, x, mirror) in enumerate(zip(index, top, left, flip)):
         step = -1 if mirror else 1  # a mirrored crop reads its columns backwards
@@ -78,6 +84,29 @@ def crop(images: np.ndarray, top, left, size: int, flip=None, index=None, mean=N
             np.subtract(window, mean[:, y:y + size, x:x + size][..., ::step], out=out[m])
         if shift is not None:
             out[m] += shift[m][:, None, None]
+    return out
+
+
+def gather_crops(xp, images, top, left, size: int, flip, index, mean=None, shift=None):
+    """:func:`crop` for a whole batch at once with array module ``xp``: the GPU form of §4.1's crops.
+
+    The same crops, mirrors, mean and shifts as :func:`crop` (equal to the last bit, which
+    ``tests/data/test_data_transforms.py`` checks on NumPy), as index arithmetic: the rows of
+    crop m are ``top[m] + 0..size-1``, its columns ``left[m] + 0..size-1``, read backwards where
+    ``flip[m]``; one fancy-indexing gather takes every crop's pixels and the mean image's same
+    windows. ``mean`` is (C, H, W) float32 and ``shift`` (M, C), host or ``xp`` arrays.
+    """
+    steps = xp.arange(size)
+    rows = xp.asarray(top)[:, None] + steps                                  # (M, s)
+    flip = xp.asarray(flip)[:, None]
+    cols = xp.asarray(left)[:, None] + xp.where(flip, size - 1 - steps, steps)  # (M, s), mirrored where flip
+    rows, cols = rows[:, :, None], cols[:, None, :]                           # broadcast to (M, s, s)
+    pixels = images[xp.asarray(index)[:, None, None], rows, cols]              # (M, s, s, C) uint8
+    out = xp.ascontiguousarray(pixels.transpose(0, 3, 1, 2), dtype=xp.float32)  # (M, C, s, s)
+    if mean is not None:
+        out -= xp.asarray(mean)[:, rows, cols].transpose(1, 0, 2, 3)          # (C, M, s, s) -> (M, C, s, s)
+    if shift is not None:
+        out += xp.asarray(shift)[:, :, None, None]
     return out
 
 

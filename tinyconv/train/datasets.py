@@ -86,13 +86,14 @@ def image_size(dataset) -> int:
 
 def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, workers: int, device,
                  ten_crop: bool = False, pad: int | None = None, eval_batch_size: int | None = None,
-                 rank: int = 0, world_size: int = 1):
+                 rank: int = 0, world_size: int = 1, transform_on_device: bool = False):
     """(train_loader, val_loader, train, val, eval_transform) for a net taking ``input_size`` px inputs.
 
     ``pad=None`` pads by ``input_size // 8`` when the stored images are no larger than the input.
     ``rank`` / ``world_size``: both loaders give this rank its shard (data parallelism,
     :mod:`tinyconv.distributed`): of every training epoch, and of ``val``, whose figures
-    :func:`~tinyconv.train.loop.evaluate` then adds up over the ranks.
+    :func:`~tinyconv.train.loop.evaluate` then adds up over the ranks. ``transform_on_device``: both
+    loaders crop on ``device`` (:class:`~tinyconv.data.DataLoader`).
     """
     if image_size(train) < input_size:
         raise ValueError(f"the images are {image_size(train)} px but the model takes {input_size} px inputs: "
@@ -107,7 +108,9 @@ def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, wor
     augment = data.RandomCropFlip(input_size, mean, lighting)
     evaluate = (data.TenCrop if ten_crop else data.CenterCrop)(input_size, mean)
     train_loader = data.DataLoader(train, batch_size, augment, shuffle=True, seed=seed, drop_last=True,
-                                   num_workers=workers, device=device, rank=rank, world_size=world_size)
+                                   num_workers=workers, device=device, rank=rank, world_size=world_size,
+                                   transform_on_device=transform_on_device)
     val_loader = data.DataLoader(val, eval_batch_size or batch_size, evaluate, shuffle=False, seed=seed,
-                                 num_workers=workers, device=device, rank=rank, world_size=world_size)
+                                 num_workers=workers, device=device, rank=rank, world_size=world_size,
+                                 transform_on_device=transform_on_device)
     return train_loader, val_loader, train, val, evaluate

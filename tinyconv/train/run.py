@@ -52,6 +52,7 @@ class TrainConfig:
     resume: str | None = None
     tf32: bool = False
     workers: int = 2
+    augment_on_gpu: bool = False
     ten_crop: bool = False
     pad: int | None = None
     train_images: int | None = None
@@ -78,6 +79,8 @@ def choose_devices(cfg: TrainConfig, say) -> list[str]:
         raise RuntimeError(_missing_gpu_advice(cfg, len(names), exc)) from exc
     if cfg.tf32 and names[0] == "cpu":
         say("note: --tf32 has no effect on the CPU (NumPy computes in full float32)")
+    if cfg.augment_on_gpu and names[0] == "cpu":
+        say("note: --augment-on-gpu has no effect on the CPU (the crops are made there anyway)")
     elif cfg.tf32:
         os.environ["CUPY_TF32"] = "1"  # read by CuPy when it first multiplies float32 matrices
     return names
@@ -152,7 +155,8 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
     train_loader, val_loader, train_set, val_set, eval_transform = make_loaders(
         train_set, val_set, input_size, batch_size=distributed.split_batch(cfg.batch_size, comm.world_size),
         seed=cfg.seed, workers=cfg.workers, device=devices[0], ten_crop=cfg.ten_crop, pad=cfg.pad,
-        eval_batch_size=cfg.batch_size, rank=comm.rank, world_size=comm.world_size)
+        eval_batch_size=cfg.batch_size, rank=comm.rank, world_size=comm.world_size,
+        transform_on_device=cfg.augment_on_gpu)
     optimizer = distributed.GradientAveraging(
         SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay), comm)
     schedule = PlateauSchedule(optimizer, factor=0.1, patience=cfg.patience, max_reductions=cfg.max_reductions)
