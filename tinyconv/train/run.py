@@ -79,10 +79,10 @@ def choose_devices(cfg: TrainConfig, say) -> list[str]:
         raise RuntimeError(_missing_gpu_advice(cfg, len(names), exc)) from exc
     if cfg.tf32 and names[0] == "cpu":
         say("note: --tf32 has no effect on the CPU (NumPy computes in full float32)")
-    if cfg.augment_on_gpu and names[0] == "cpu":
-        say("note: --augment-on-gpu has no effect on the CPU (the crops are made there anyway)")
     elif cfg.tf32:
         os.environ["CUPY_TF32"] = "1"  # read by CuPy when it first multiplies float32 matrices
+    if cfg.augment_on_gpu and names[0] == "cpu":
+        say("note: --augment-on-gpu has no effect on the CPU (the crops are made there anyway)")
     return names
 
 
