@@ -43,6 +43,7 @@ from benchmarks.training_step import torch_runner
 from tinyconv import backend, data, models
 from tinyconv.optim import SGD
 from tinyconv.train.guards import LossGuard
+from tinyconv.train.datasets import default_pad
 from tinyconv.train.loop import EpochProgress, train_epoch
 
 
@@ -61,15 +62,15 @@ class Repeat:
 
 def stored_images(args, input_size: int, channels: int, count: int):
     """(dataset of ``count`` images or fewer, training transform) at the size the training program stores them."""
-    stored = 256 if input_size == 227 else input_size + 2 * (input_size // 8)  # padded as train_alexnet.py pads
+    stored = 256 if input_size == 227 else input_size + 2 * default_pad(input_size)  # as train_alexnet.py pads
     if args.data_dir is None:
         return pipeline(stored, channels, input_size, count, np.random.default_rng(0))
     folder = data.ImageFolder(args.data_dir, resize=stored)
     folder.preload(num_workers=max(args.workers))
     images = np.stack([folder[i][0] for i in range(min(count, len(folder)))])
     dataset = data.ArrayDataset(images, np.asarray(folder.labels[:len(images)]), folder.classes, name="feed-bench")
-    lighting = data.PCALighting(*data.rgb_pca(dataset)) if channels == 3 else None
-    return dataset, data.RandomCropFlip(input_size, data.mean_image(dataset), lighting)
+    lighting = data.PCALighting(*data.rgb_pca(dataset, cache_dir=False)) if channels == 3 else None
+    return dataset, data.RandomCropFlip(input_size, data.mean_image(dataset, cache_dir=False), lighting)
 
 
 def images_per_second(run, images: int, sync) -> float:

@@ -159,6 +159,16 @@ class _Crops:
     def __init__(self, size: int | None, mean=None):
         self.size = size
         self.mean = None if mean is None else np.ascontiguousarray(mean, dtype=np.float32)  # (C, H, W)
+        self._device_means = {}  # device -> the mean image copied there once (crops made on a GPU)
+
+    def mean_for(self, images):
+        """The mean image on the device of ``images``: ``mean`` itself on the CPU, a copy kept per GPU."""
+        if self.mean is None or isinstance(images, np.ndarray):
+            return self.mean
+        dev = backend.device_of(images)
+        if dev not in self._device_means:
+            self._device_means[dev] = backend.to_device(self.mean, dev)
+        return self._device_means[dev]
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         return self.batch(image[None], rng)[0]
@@ -188,7 +198,7 @@ class RandomCropFlip(_Crops):
         left = rng.integers(0, width - self.size + 1, size=n)
         flip = rng.random(n) < 0.5 if self.flip else None
         shift = self.lighting.shifts(n, rng) if self.lighting is not None else None
-        return crop(images, top, left, self.size, flip, mean=self.mean, shift=shift)
+        return crop(images, top, left, self.size, flip, mean=self.mean_for(images), shift=shift)
 
 
 class CenterCrop(_Crops):
@@ -200,7 +210,7 @@ class CenterCrop(_Crops):
         size = self.size or min(height, width)
         top = np.full(n, (height - size) // 2)
         left = np.full(n, (width - size) // 2)
-        return crop(images, top, left, size, mean=self.mean)
+        return crop(images, top, left, size, mean=self.mean_for(images))
 
 
 class TenCrop(_Crops):
@@ -211,5 +221,5 @@ class TenCrop(_Crops):
         n, height, width, _ = images.shape
         top, left, flip = (np.tile(a, n) for a in ten_crop_offsets(height, width, self.size))
         index = np.repeat(np.arange(n), 10)
-        out = crop(images, top, left, self.size, flip, index, mean=self.mean)  # (N*10, C, s, s)
+        out = crop(images, top, left, self.size, flip, index, mean=self.mean_for(images))  # (N*10, C, s, s)
         return out.reshape(n, 10, *out.shape[1:])

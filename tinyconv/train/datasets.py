@@ -84,12 +84,17 @@ def image_size(dataset) -> int:
     return min(dataset[0][0].shape[:2])
 
 
+def default_pad(input_size: int) -> int:
+    """Zero pixels around images stored at the input size, so random crops become shifts of up to this many."""
+    return input_size // 8
+
+
 def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, workers: int, device,
                  ten_crop: bool = False, pad: int | None = None, eval_batch_size: int | None = None,
                  rank: int = 0, world_size: int = 1, transform_on_device: bool = False):
     """(train_loader, val_loader, train, val, eval_transform) for a net taking ``input_size`` px inputs.
 
-    ``pad=None`` pads by ``input_size // 8`` when the stored images are no larger than the input.
+    ``pad=None`` pads by :func:`default_pad` when the stored images are no larger than the input.
     ``rank`` / ``world_size``: both loaders give this rank its shard (data parallelism,
     :mod:`tinyconv.distributed`): of every training epoch, and of ``val``, whose figures
     :func:`~tinyconv.train.loop.evaluate` then adds up over the ranks. ``transform_on_device``: both
@@ -100,7 +105,7 @@ def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, wor
                          "choose a model for this image size (--model; alexnet-28, alexnet-cifar and alexnet-64 "
                          "take 28, 32 and 64 px)")
     if pad is None:
-        pad = input_size // 8 if image_size(train) == input_size else 0
+        pad = default_pad(input_size) if image_size(train) == input_size else 0
     train, val = pad_images(train, pad), pad_images(val, pad)
     mean = data.mean_image(train)
     channels = train[0][0].shape[-1]
