@@ -73,14 +73,14 @@ def test_split_alexnet_equals_alexnet_one_training_step(device):
 def test_weight_mapping_follows_figure_2():
     one = AlexNet28(dtype="float64")
     split = SplitTwoTowerNet.from_model(one, ("cpu", "cpu"))
-    half = {"conv1": 16, "conv2": 32, "conv3": 48, "conv4": 48, "conv5": 32, "fc6": 256, "fc7": 256}
+    half = {"conv1": 16, "conv2": 32, "conv3": 48, "conv4": 48, "conv5": 32, "fc6": 512, "fc7": 512}
     for name, h in half.items():
         w = getattr(one, name).weight.data
         np.testing.assert_array_equal(getattr(split.tower0, name).weight.data, w[:h])
         np.testing.assert_array_equal(getattr(split.tower1, name).weight.data, w[h:])
     assert split.tower1.conv2.weight.shape == (32, 16, 5, 5)    # own tower only: 16 of conv1's 32 maps
     assert split.tower1.conv3.weight.shape == (48, 64, 3, 3)    # both towers: all 64 maps of conv2
-    assert split.tower1.fc6.weight.shape == (256, 576)          # both towers
+    assert split.tower1.fc6.weight.shape == (512, 1024)          # both towers
     np.testing.assert_array_equal(split.fc8.weight.data, one.fc8.weight.data)   # whole, on device 0
     assert split.reads_both == {"conv3", "fc6", "fc7"}
     assert split.peer_access is False
@@ -113,8 +113,8 @@ def test_split_built_from_a_seed_equals_the_one_device_model_of_that_seed():
 
 def test_bytes_between_devices_per_training_step():
     split = SplitTwoTowerNet(AlexNet28, ("cpu", "cpu"))
-    # conv3 reads both towers' pool2 maps (64x7x7), fc6 and fc7 their inputs (576, 512), fc8 tower 1's 256
-    per_image = 64 * 7 * 7 + 576 + 512 + 256
+    # conv3 reads both towers' pool2 maps (64x7x7), fc6 and fc7 their inputs (1024, 1024), fc8 tower 1's 512
+    per_image = 64 * 7 * 7 + 1024 + 1024 + 512
     assert split.values_between_devices() == per_image
     assert split.bytes_between_devices(128) == 2 * 128 * per_image * 4   # forward and backward, float32
 

@@ -11,16 +11,16 @@ def test_summary_of_alexnet28_counts_each_layer(device):
     table = summary(model, (16, 1, 28, 28))
     rows = {r.name: r for r in table.rows}
     assert [r.name for r in table.rows] == model.layer_names
-    assert table.params == sum(p.size for p in model.parameters()) == 714_378
-    assert rows["conv1"].shape == "(16, 32, 28, 28)" and rows["pool5"].shape == "(16, 64, 3, 3)"
+    assert table.params == sum(p.size for p in model.parameters()) == 2_260_618
+    assert rows["conv1"].shape == "(16, 32, 28, 28)" and rows["pool5"].shape == "(16, 64, 4, 4)"
     assert rows["conv1"].mult_adds == 16 * 32 * 28 * 28 * (1 * 5 * 5)
     assert rows["conv2"].mult_adds == 16 * 64 * 14 * 14 * (16 * 5 * 5)     # groups=2: 16 of 32 input maps
-    assert rows["fc6"].mult_adds == 16 * 512 * 576 and rows["relu1"].mult_adds == 0
+    assert rows["fc6"].mult_adds == 16 * 1024 * 1024 and rows["relu1"].mult_adds == 0
     assert rows["conv1"].activation_bytes == 16 * 32 * 28 * 28 * 4          # float32
-    assert table.mult_adds == sum(r.mult_adds for r in table.rows) == 16 * 12_303_360
+    assert table.mult_adds == sum(r.mult_adds for r in table.rows) == 16 * 13_848_576
     assert table.bytes_between_devices == 0
     text = str(table)
-    assert "AlexNet28, input (16, 1, 28, 28)" in text and "714,378" in text and "LocalResponseNorm" in text
+    assert "AlexNet28, input (16, 1, 28, 28)" in text and "2,260,618" in text and "LocalResponseNorm" in text
 
 
 def test_summary_of_split_model_reports_the_bytes_between_devices():

@@ -25,9 +25,10 @@ def test_he_lets_the_image_reach_the_logits_of_a_narrow_net():
     assert _logit_spread(scaled, x) > 1e-2
     np.testing.assert_array_equal(scaled.conv1.weight.data, paper.conv1.weight.data)  # conv1 stays §5
     np.testing.assert_array_equal(scaled.conv2.bias.data, paper.conv2.bias.data)      # biases stay §5
-    for name in ("conv3", "fc6", "fc8"):
+    for name in ("conv3", "fc6", "fc7"):
         w = getattr(scaled, name).weight.data
         assert w.std() == pytest.approx(np.sqrt(2 / np.prod(w.shape[1:])), rel=0.05), name
+    np.testing.assert_array_equal(scaled.fc8.weight.data, paper.fc8.weight.data)      # the last layer stays §5
 
 
 def test_he_is_seeded_and_auto_picks_by_model():

@@ -137,7 +137,7 @@ def test_bad_checkpoints_and_missing_gpu_are_reported(train_main, tmp_path, caps
     save_checkpoint(other, {"model": models.create("alexnet-28", 5).state_dict()})
     assert train_main(SMALL + ["--resume", str(other), "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
-    assert "fc8.weight: model (10, 512), checkpoint (5, 512)" in err and "fc8.bias" in err
+    assert "fc8.weight: model (10, 1024), checkpoint (5, 1024)" in err and "fc8.bias" in err
     data = other.read_bytes()
     other.write_bytes(data[:len(data) // 2])
     assert train_main(SMALL + ["--resume", str(other)]) == 2

@@ -11,8 +11,13 @@ the image, the loss stays at ln(10) and the gradients that would change that are
 
 ``"he"`` keeps the paper's N(0, 0.01) for the first layer, which sees raw pixel values minus
 the mean image (§2, spread about 70 on Fashion-MNIST) and maps them to activations of order 1,
-and draws every later weight from N(0, 2 / F) (He et al. 2015), which keeps that order through
-the ReLUs. Biases stay as §5 sets them (``--bias-init``).
+and draws every hidden weight from N(0, 2 / F) (He et al. 2015), which keeps that order through
+the ReLUs. The last layer keeps the paper's N(0, 0.01) too: no ReLU follows it, so He's factor
+2 (which makes up for the half of the units a ReLU zeroes) has no reason there, and at N(0, 2 / F)
+its logits start about ten times ln(10) apart, which put alexnet-28 at the edge of stability at
+§5's learning rate (step-0 loss 10.8; without dropout it diverged within a dozen steps; with
+N(0, 0.01) the step-0 loss is 2.5 and it does not; docs/training.md). Biases stay as §5 sets them
+(``--bias-init``).
 """
 from __future__ import annotations
 
@@ -34,12 +39,16 @@ def resolve(choice: str, model_name: str) -> str:
 
 
 def he_after_first_layer(model, seed: int) -> None:
-    """Redraw the weights of every layer after the first from N(0, 2 / fan_in), in place (module docstring)."""
+    """Redraw the hidden layers' weights (all but the first and the last) from N(0, 2 / fan_in), in place.
+
+    The first and the last layer keep §5's N(0, 0.01) (module docstring).
+    """
     rng = np.random.default_rng([seed, 2])
     weights = [(name, param) for name, param in model.named_parameters() if name.endswith(".weight")]
     if not weights or weights[0][1].data.ndim != 4:
         raise ValueError(f"{type(model).__name__} does not start with a convolution: nothing to keep at N(0, 0.01)")
-    first = weights[0][0].split(".")[-2]  # "conv1", also under the "tower0." prefixes of the split model
+    layer = lambda name: name.split(".")[-2]  # "conv1", also under the "tower0." prefixes of the split model
+    first, last = layer(weights[0][0]), layer(weights[-1][0])
     for name, param in weights:
-        if name.split(".")[-2] != first:  # conv (OC, C/groups, KH, KW), linear (out, in): fan-in = shape[1:]
+        if layer(name) not in (first, last):  # conv (OC, C/groups, KH, KW), linear (out, in): fan-in = shape[1:]
             init.normal_(param, float(np.sqrt(2.0 / np.prod(param.shape[1:]))), rng)
