@@ -20,13 +20,16 @@ def main(argv=None) -> int:
     p.add_argument("--backend", choices=("auto", "numpy", "cupy"), default="auto",
                    help="numpy (CPU) or cupy (GPU); auto takes CuPy when a GPU answers")
     p.add_argument("--batch-size", type=int, default=128, help="images per forward pass (ten crops each)")
-    p.add_argument("--val-images", type=int, help="use only this many (seeded random) validation images")
+    p.add_argument("--split", choices=("val", "train"), default="val",
+                   help="val (default): the validation images; train: the training images, to compare the "
+                        "net's own training error with its validation error (underfitting or overfitting)")
+    p.add_argument("--val-images", type=int, help="use only this many (seeded random) images of that split")
     p.add_argument("--workers", type=int, default=2, help="threads preparing batches")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     args = p.parse_args(argv)
     try:
         evaluate_checkpoint(args.checkpoint, data_dir=args.data_dir, backend=args.backend, batch_size=args.batch_size,
-                            val_images=args.val_images, workers=args.workers, show=args.progress)
+                            split=args.split, val_images=args.val_images, workers=args.workers, show=args.progress)
     except (CheckpointError, FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -57,7 +57,7 @@ fmnist)
     need "$CARRY/fashion-mnist/train-images-idx3-ubyte.gz" "copy the official files there (see the top of this script)"
     shift
     "$PY" examples/train_alexnet.py --dataset fashion-mnist --data-dir "$CARRY/fashion-mnist" --model alexnet-28 \
-        --backend cupy --epochs 40 --patience 2 --no-progress --out "$OUT_DIR/fashion-mnist" "$@"
+        --backend cupy --epochs 40 --patience 3 --no-progress --out "$OUT_DIR/fashion-mnist" "$@"
     ;;
 notebooks)
     need "$CARRY/wheels" "download nbclient, ipykernel and nbformat there (see the top of this script)"
