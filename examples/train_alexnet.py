@@ -63,9 +63,10 @@ def parser() -> argparse.ArgumentParser:
                      help="probability of zeroing each output of the two hidden FC layers in training "
                           "(§4.2: 0.5; default: %(default)s)")
     net.add_argument("--init", choices=INITS, default=d.init,
-                     help="paper: every weight from N(0, 0.01) (§5); he: conv1 and the last layer as in the paper, the "
-                          "hidden layers from N(0, 2/fan_in) (He et al. 2015), for narrow nets where N(0, 0.01) shrinks the image to "
-                          "nothing before the logits and the loss sits at ln(classes); auto (default): paper for "
+                     help="paper: every weight from N(0, 0.01) (§5); he: conv1 and the last layer as in the "
+                          "paper, the hidden layers from N(0, 2/fan_in) (He et al. 2015), for narrow nets where "
+                          "N(0, 0.01) shrinks the image to nothing before the logits and the loss sits at "
+                          "ln(classes); auto (default): paper for "
                           "--model alexnet, he for the small members (see tinyconv/train/initialisation.py)")
     net.add_argument("--backend", choices=("auto", "numpy", "cupy"), default=d.backend,
                      help="numpy (CPU) or cupy (GPU); auto (default) takes CuPy when a GPU answers")

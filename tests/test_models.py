@@ -138,7 +138,8 @@ def test_small_family_shapes_and_parameter_counts(cls, image, shapes, device):
 
 
 def test_alexnet28_parameter_count():
-    # conv 1*25*32+32, 32*25*32+64, 64*9*96+96, 48*9*96+96, 48*9*64+64; fc 1024*1024+1024 (64x4x4 maps), 1024*1024+1024, 1024*10+10
+    # conv 1*25*32+32, 32*25*32+64, 64*9*96+96, 48*9*96+96, 48*9*64+64;
+    # fc 1024*1024+1024 (64x4x4 maps), 1024*1024+1024, 1024*10+10
     assert sum(p.size for p in AlexNet28().parameters()) == 2_260_618
 
 

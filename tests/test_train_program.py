@@ -57,7 +57,7 @@ def test_run_writes_metrics_figures_checkpoint_and_evaluates(train_main, tmp_pat
     assert abs(centre - 100 * rows[0]["val_top1"]) < 0.006  # the same number the training run reported
     assert "ten_crop: top-1 error" in printed
 
-    # the net's own training error: the 192 training images, centre crops, dropout off
+    # the net's own training error: 100 of the 192 training images, centre crops, dropout off
     assert _example("evaluate").main([str(out / "checkpoint.npz"), "--no-progress", "--backend", "numpy",
                                       "--split", "train", "--val-images", "100"]) == 0
     printed = capsys.readouterr().out
