@@ -20,7 +20,7 @@ def test_he_lets_the_image_reach_the_logits_of_a_narrow_net():
     x = (images - images.mean(0)).transpose(0, 3, 1, 2).astype(np.float32)   # raw pixels minus the mean (§2)
     paper = models.create("alexnet-28", 10, seed=0)
     scaled = models.create("alexnet-28", 10, seed=0)
-    initialisation.he_after_first_layer(scaled, seed=0)
+    initialisation.he_hidden_layers(scaled, seed=0)
     assert _logit_spread(paper, x) < 1e-4          # N(0, 0.01) everywhere: every image gets the same output
     assert _logit_spread(scaled, x) > 1e-2
     np.testing.assert_array_equal(scaled.conv1.weight.data, paper.conv1.weight.data)  # conv1 stays §5
@@ -33,8 +33,8 @@ def test_he_lets_the_image_reach_the_logits_of_a_narrow_net():
 
 def test_he_is_seeded_and_auto_picks_by_model():
     a, b = models.create("alexnet-28", 10, seed=0), models.create("alexnet-28", 10, seed=0)
-    initialisation.he_after_first_layer(a, seed=4)
-    initialisation.he_after_first_layer(b, seed=4)
+    initialisation.he_hidden_layers(a, seed=4)
+    initialisation.he_hidden_layers(b, seed=4)
     np.testing.assert_array_equal(a.fc7.weight.data, b.fc7.weight.data)
     assert initialisation.resolve("auto", "alexnet") == "paper"
     assert initialisation.resolve("auto", "alexnet-28") == "he"

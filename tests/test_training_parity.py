@@ -36,7 +36,7 @@ def real_batches():
 def test_ten_sgd_steps_of_alexnet28_give_pytorchs_weights(init):
     net = models.create("alexnet-28", 10, seed=3, dtype=np.float64, dropout=0.0, dropout_mode="inverted")
     if init == "he":
-        initialisation.he_after_first_layer(net, 3)
+        initialisation.he_hidden_layers(net, 3)
     twin = torch_mirror.to_torch(net).double()
     ours = optim.SGD(net.parameters(), lr=0.002, momentum=0.9, weight_decay=5e-4)
     theirs = torch.optim.SGD(twin.parameters(), lr=0.002, momentum=0.9, weight_decay=5e-4)

@@ -14,8 +14,8 @@ the mean image (§2, spread about 70 on Fashion-MNIST) and maps them to activati
 and draws every hidden weight from N(0, 2 / F) (He et al. 2015), which keeps that order through
 the ReLUs. The last layer keeps the paper's N(0, 0.01) too: no ReLU follows it, so He's factor
 2 (which makes up for the half of the units a ReLU zeroes) has no reason there, and at N(0, 2 / F)
-its logits start about ten times ln(10) apart, which put alexnet-28 at the edge of stability at
-§5's learning rate (step-0 loss 10.8; without dropout it diverged within a dozen steps; with
+its logits start so far apart that alexnet-28's step-0 loss was 10.8 (ln 10 = 2.3), at the edge
+of stability at §5's learning rate (without dropout it diverged within a dozen steps; with
 N(0, 0.01) the step-0 loss is 2.5 and it does not; docs/training.md). Biases stay as §5 sets them
 (``--bias-init``).
 """
@@ -38,7 +38,7 @@ def resolve(choice: str, model_name: str) -> str:
     return choice
 
 
-def he_after_first_layer(model, seed: int) -> None:
+def he_hidden_layers(model, seed: int) -> None:
     """Redraw the hidden layers' weights (all but the first and the last) from N(0, 2 / fan_in), in place.
 
     The first and the last layer keep §5's N(0, 0.01) (module docstring).

@@ -111,7 +111,7 @@ def build_model(cfg: TrainConfig, name: str, num_classes: int, devices: list[str
         model = models.create(name, num_classes, seed=cfg.seed, bias_init=cfg.bias_init,
                               dropout=cfg.dropout).to(devices[0])
     if initialisation.resolve(cfg.init, name) == "he":
-        initialisation.he_after_first_layer(model, cfg.seed)
+        initialisation.he_hidden_layers(model, cfg.seed)
     return model
 
 
