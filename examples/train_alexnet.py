@@ -44,7 +44,8 @@ def parser() -> argparse.ArgumentParser:
     data.add_argument("--val-images", type=int, metavar="N", help="use only N (seeded random) validation images "
                       "(default: all; for fashion-mnist and cifar10 the test set is the validation set)")
     data.add_argument("--pad", type=int, metavar="PX", help="zero pixels added around images that are already the input size, so "
-                      "random crops become random shifts (default: input size // 8; 0 turns it off)")
+                      "random crops become random shifts (default: 1 for fashion-mnist, input size // 8 otherwise; "
+                      "0 turns it off)")
     data.add_argument("--workers", type=int, default=d.workers, metavar="N",
                       help="threads preparing the next batches while the net trains (§4.1; 0: in the main "
                            "thread; default: %(default)s)")

@@ -48,6 +48,7 @@ def test_run_writes_metrics_figures_checkpoint_and_evaluates(train_main, tmp_pat
     state = load_checkpoint(out / "checkpoint.npz")
     assert state["epoch"] == 1 and state["model_name"] == "alexnet-28" and state["progress"]["batches"] == 0
     assert state["model"]["conv1.weight"].shape == (32, 1, 5, 5)
+    assert state["config"]["pad"] == 1  # Fashion-MNIST's shifts, stored resolved so evaluate.py pads the same
     assert any(k.startswith("velocity.") for k in state["optimizer"])
 
     assert _example("evaluate").main([str(out / "checkpoint.npz"), "--no-progress", "--backend", "numpy"]) == 0
@@ -194,3 +195,10 @@ def test_help_explains_every_option():
     assert (defaults["batch_size"], defaults["lr"], defaults["momentum"]) == (128, 0.01, 0.9)
     assert (defaults["weight_decay"], defaults["max_reductions"], defaults["bias_init"]) == (5e-4, 3, 1.0)
     assert defaults["dropout"] == 0.5                                  # §4.2
+
+
+def test_padding_default_depends_on_the_dataset_and_an_explicit_pad_wins():
+    from tinyconv.train.datasets import dataset_pad
+    assert dataset_pad("fashion-mnist", None) == dataset_pad("fashion-mnist-mini", None) == 1
+    assert dataset_pad("cifar10", None) is None          # make_loaders then pads by input size // 8
+    assert dataset_pad("fashion-mnist", 3) == 3 and dataset_pad("fashion-mnist", 0) == 0

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .. import backend, distributed, models
 from ..optim import SGD, PlateauSchedule
 from . import checkpoint, initialisation
-from .datasets import DEFAULT_MODEL, limit, load_datasets, make_loaders
+from .datasets import DEFAULT_MODEL, dataset_pad, limit, load_datasets, make_loaders
 from .figures import write_figures
 from .guards import LossGuard, NonFiniteLoss
 from .interrupt import Interrupt
@@ -137,6 +137,7 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
     gradients are averaged before each update; only rank 0 prints and writes files.
     """
     comm = comm or distributed.init()
+    cfg = replace(cfg, pad=dataset_pad(cfg.dataset, cfg.pad))  # stored resolved: evaluate.py crops the same
     if not comm.is_root:
         say, cfg = (lambda *_: None), replace(cfg, progress=False, figures=False)
     devices = distributed.rank_devices(choose_devices(cfg, say), comm)
