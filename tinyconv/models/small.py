@@ -30,8 +30,8 @@ an epoch of 60,000 training images (forward and backward, about three forwards) 
 5 TFLOP. Its hidden FC layers are 1024 wide and read 4x4 maps. With 512 units reading 3x3
 maps (0.71 M parameters) it could not fit its own training set (7.5% training error against
 8.9% on the test set after 30 epochs). The wider net learns faster per epoch but, with
-random shifts of up to 3 pixels, still does not fit it (8.4% against
-9.0%); with shifts of up to 1 pixel it does (4.4% against 7.1%; docs/training.md).
+random shifts of up to 3 pixels, still does not fit it (8.4% against 9.0%); with shifts of
+up to 1 pixel it does (4.4% against 7.1%; docs/training.md).
 """
 from __future__ import annotations
 

@@ -7,11 +7,11 @@ of up to ``pad`` pixels and the ten test crops differ; the centre crop is then t
 image. Inputs are the crops minus the mean image of the (padded) training set (§2); RGB data
 also gets the PCA colour shift (§4.1).
 
-By default ``pad`` is an eighth of the input size (3 px at 28 px, 4 px at 32 px; §4.1's 224-pixel
-crops of 256-pixel images shift by up to 16 px either way, 1/14 of the crop), except for
-Fashion-MNIST, whose objects are centred and fill the frame: there shifts of up to 1 px let
-alexnet-28 fit its training images much better than 3 px (training error 4.4% against 8.4%,
-test error 7.1% against 9.0%; docs/training.md).
+By default ``pad`` is an eighth of the input size: 3 px at 28 px, 4 px at 32 px, somewhat more
+than §4.1's proportion (its 224-pixel crops of 256-pixel images shift by up to 16 px either way,
+1/14 of the crop). Fashion-MNIST is the exception: its objects are centred and fill the frame,
+and there shifts of up to 1 px let alexnet-28 fit its training images much better than 3 px
+(training error 4.4% against 8.4%, test error 7.1% against 9.0%; docs/training.md).
 """
 from __future__ import annotations
 
