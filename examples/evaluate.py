@@ -2,6 +2,10 @@
 
     python examples/evaluate.py runs/fashion-mnist-mini-alexnet-28-seed0/checkpoint.npz
 
+Given several checkpoints it also reports the average of their predictions (§6):
+
+    python examples/evaluate.py runs/a/checkpoint.npz runs/b/checkpoint.npz
+
 It imports the installed package: run `pip install -e .` in the clone first (README).
 """
 from __future__ import annotations
@@ -10,12 +14,14 @@ import argparse
 import sys
 
 from tinyconv.train.checkpoint import CheckpointError
-from tinyconv.train.evaluation import evaluate_checkpoint
+from tinyconv.train.evaluation import evaluate_average, evaluate_checkpoint
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("checkpoint", help="a checkpoint.npz written by train_alexnet.py")
+    p.add_argument("checkpoints", nargs="+", metavar="checkpoint",
+                   help="a checkpoint.npz written by train_alexnet.py; with several, also the error of the average "
+                        "of their softmax outputs (§6; same dataset and validation images)")
     p.add_argument("--data-dir", help="where the dataset lives, if not where the training run found it")
     p.add_argument("--backend", choices=("auto", "numpy", "cupy"), default="auto",
                    help="numpy (CPU) or cupy (GPU); auto takes CuPy when a GPU answers")
@@ -28,8 +34,12 @@ def main(argv=None) -> int:
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     args = p.parse_args(argv)
     try:
-        evaluate_checkpoint(args.checkpoint, data_dir=args.data_dir, backend=args.backend, batch_size=args.batch_size,
-                            split=args.split, val_images=args.val_images, workers=args.workers, show=args.progress)
+        options = dict(data_dir=args.data_dir, backend=args.backend, batch_size=args.batch_size, split=args.split,
+                       val_images=args.val_images, workers=args.workers, show=args.progress)
+        if len(args.checkpoints) == 1:
+            evaluate_checkpoint(args.checkpoints[0], **options)
+        else:
+            evaluate_average(args.checkpoints, **options)
     except (CheckpointError, FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -202,3 +202,47 @@ def test_padding_default_depends_on_the_dataset_and_an_explicit_pad_wins():
     assert dataset_pad("fashion-mnist", None) == dataset_pad("fashion-mnist-mini", None) == 1
     assert dataset_pad("cifar10", None) is None          # make_loaders then pads by input size // 8
     assert dataset_pad("fashion-mnist", 3) == 3 and dataset_pad("fashion-mnist", 0) == 0
+
+
+def test_averaging_checkpoints_reports_each_net_and_their_mean_prediction(train_main, tmp_path, capsys):
+    from tinyconv.train.evaluation import evaluate_average, evaluate_checkpoint
+    a, b = tmp_path / "a", tmp_path / "b"  # same seed, so the same 48 validation images; other nets
+    assert train_main(SMALL + ["--no-figures", "--epochs", "1", "--out", str(a)]) == 0
+    assert train_main(SMALL + ["--no-figures", "--epochs", "1", "--lr", "0.02", "--out", str(b)]) == 0
+    paths = [str(a / "checkpoint.npz"), str(b / "checkpoint.npz")]
+    options = dict(backend="numpy", workers=1, show=False, say=lambda line: None)
+    results = evaluate_average(paths, **options)
+    for path in paths:  # the host-side figures of each net equal evaluate()'s, summed on the device
+        alone = evaluate_checkpoint(path, **options)
+        for mode in ("centre", "ten_crop"):
+            for key in ("loss", "top1", "top5"):
+                assert results[path][mode][key] == pytest.approx(alone[mode][key], abs=1e-6)
+    for mode in ("centre", "ten_crop"):
+        losses = [results[p][mode]["loss"] for p in paths]
+        assert results["average"][mode]["loss"] <= sum(losses) / 2 + 1e-9  # -log is convex (Jensen)
+        assert min(abs(results["average"][mode]["loss"] - loss) for loss in losses) > 1e-6  # neither net alone
+    twice = evaluate_average([paths[0], paths[0]], **options)["average"]  # one net averaged with itself is that net
+    for mode in ("centre", "ten_crop"):
+        assert twice[mode]["loss"] == pytest.approx(results[paths[0]][mode]["loss"], abs=1e-6)
+        assert twice[mode]["top1"] == results[paths[0]][mode]["top1"]
+
+    capsys.readouterr()
+    assert _example("evaluate").main(paths + ["--no-progress", "--backend", "numpy"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("after 1 epochs, 48 validation images") == 2
+    assert "average of the 2 nets' softmax outputs (§6):" in printed
+    assert printed.split("(§6):")[1].count("top-1 error") == 2  # centre and ten crops
+
+
+def test_averaging_refuses_nets_evaluated_on_other_images(train_main, tmp_path, capsys):
+    from tinyconv.train.evaluation import evaluate_average
+    other = tmp_path / "seed1"  # another seed draws another 48 validation images
+    first = tmp_path / "seed0"
+    assert train_main(SMALL + ["--no-figures", "--epochs", "1", "--out", str(first)]) == 0
+    assert train_main(SMALL + ["--no-figures", "--epochs", "1", "--seed", "1", "--out", str(other)]) == 0
+    paths = [str(first / "checkpoint.npz"), str(other / "checkpoint.npz")]
+    assert _example("evaluate").main(paths + ["--no-progress", "--backend", "numpy"]) == 2
+    err = capsys.readouterr().err
+    assert "is evaluated on other images than" in err and "same --seed and --val-images" in err
+    with pytest.raises(ValueError, match="at least two checkpoints"):
+        evaluate_average(paths[:1], backend="numpy", show=False)

@@ -4,7 +4,9 @@
 the training top-1 error and images per second; it stops cleanly between two steps when the
 :class:`~tinyconv.train.interrupt.Interrupt` flag is set (Ctrl-C), and can skip the batches of
 an epoch that a resumed run already trained on. :func:`evaluate` gives the loss and the top-1 /
-top-5 error, from the centre crop or from the average of the softmax over the ten crops (§4.1).
+top-5 error, from the centre crop or from the average of the softmax over the ten crops (§4.1);
+:func:`predict_all` and :func:`errors_of_probabilities` give the same figures for predictions
+averaged over several nets (§6).
 """
 from __future__ import annotations
 
@@ -122,19 +124,49 @@ def evaluate(model, loader, *, desc: str = "eval", show: bool = True, communicat
     sums = None                                                          # loss, top-1 and top-5 misses, images
     with no_grad(), tqdm(loader, desc=desc, unit="batch", disable=not show, dynamic_ncols=True, leave=False) as bar:
         for x, y in bar:
-            log_p = _log_probs(model, x)
-            xp, n = backend.xp_of(log_p), len(y)
-            batch = xp.stack([-log_p[xp.arange(n), y].sum(dtype=xp.float64), topk_misses(log_p, y, 1),
-                              topk_misses(log_p, y, min(5, log_p.shape[1])), xp.asarray(n)]).astype(xp.float64)
+            batch = _error_sums(_log_probs(model, x), y)
             sums = batch if sums is None else sums + batch               # stays on the device until the end
     model.train()
     sums = np.zeros(4) if sums is None else backend.to_numpy(sums)
     if communicator is not None:
         sums = communicator.allreduce_sum(sums)
+    return _errors(sums, "evaluate")
+
+
+def _error_sums(log_p, labels):
+    """[summed loss, top-1 misses, top-5 misses, images] of log-probabilities (N, K), on their device."""
+    xp, n = backend.xp_of(log_p), len(labels)
+    return xp.stack([-log_p[xp.arange(n), labels].sum(dtype=xp.float64), topk_misses(log_p, labels, 1),
+                     topk_misses(log_p, labels, min(5, log_p.shape[1])), xp.asarray(n)]).astype(xp.float64)
+
+
+def _errors(sums: np.ndarray, who: str) -> dict:
+    """{"loss", "top1", "top5"} per image from the totals of :func:`_error_sums`."""
     loss_sum, top1, top5, count = sums.tolist()
     if count == 0:
-        raise ValueError("evaluate: the loader yielded no images")
+        raise ValueError(f"{who}: the loader yielded no images")
     return {"loss": loss_sum / count, "top1": top1 / count, "top5": top5 / count}
+
+
+def predict_all(model, loader, *, desc: str = "predict", show: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax probabilities (N, K) and labels (N,) of every image ``loader`` yields, as NumPy, in its order.
+
+    With ten-crop batches each row is the average over the ten crops (§4.1). Kept on the host so that
+    the predictions of several nets can be averaged (§6, :func:`errors_of_probabilities`).
+    """
+    probs, labels = [], []
+    for x, y in tqdm(loader, desc=desc, unit="batch", disable=not show, dynamic_ncols=True, leave=False):
+        probs.append(predict(model, x))
+        labels.append(backend.to_numpy(y))
+    if not probs:
+        raise ValueError("predict_all: the loader yielded no images")
+    return np.concatenate(probs), np.concatenate(labels)
+
+
+def errors_of_probabilities(probs: np.ndarray, labels: np.ndarray) -> dict:
+    """Loss, top-1 and top-5 error of softmax probabilities (N, K), such as the average of several nets' (§6)."""
+    log_p = np.log(np.maximum(probs, np.finfo(probs.dtype).tiny))
+    return _errors(_error_sums(log_p, np.asarray(labels)), "errors_of_probabilities")
 
 
 def predict(model, x) -> np.ndarray:
