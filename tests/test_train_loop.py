@@ -57,12 +57,10 @@ def test_deferred_reads_name_the_step_of_the_nan_and_say_it_late():
     assert not all(np.isfinite(p.data).all() for p in model.parameters())  # step 4 had updated them
 
 
-def test_errors_of_probabilities_by_hand():
-    from tinyconv.train.loop import errors_of_probabilities
+def test_errors_of_log_probs_by_hand():
+    from tinyconv.train.loop import errors_of_log_probs
     probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.5, 0.4, 0.1], [0.2, 0.2, 0.6]])
-    labels = np.array([0, 1, 1, 0])
-    got = errors_of_probabilities(probs, labels)
+    got = errors_of_log_probs(np.log(probs), np.array([0, 1, 1, 0]))
     assert got["top1"] == 0.75                            # only the first row's label scores highest
     assert got["top5"] == 0.0                             # 3 classes: every label is among the top 3
     assert got["loss"] == pytest.approx(-(math.log(0.7) + math.log(0.3) + math.log(0.4) + math.log(0.2)) / 4)
-    assert errors_of_probabilities(np.array([[0.0, 1.0]]), np.array([0]))["loss"] > 700  # log(0) kept finite

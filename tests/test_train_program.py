@@ -212,7 +212,7 @@ def test_averaging_checkpoints_reports_each_net_and_their_mean_prediction(train_
     paths = [str(a / "checkpoint.npz"), str(b / "checkpoint.npz")]
     options = dict(backend="numpy", workers=1, show=False, say=lambda line: None)
     results = evaluate_average(paths, **options)
-    for path in paths:  # the host-side figures of each net equal evaluate()'s, summed on the device
+    for path in paths:  # each net's figures from its host-side predictions equal evaluate()'s
         alone = evaluate_checkpoint(path, **options)
         for mode in ("centre", "ten_crop"):
             for key in ("loss", "top1", "top5"):

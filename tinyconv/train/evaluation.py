@@ -21,7 +21,7 @@ import numpy as np
 
 from . import checkpoint
 from .datasets import limit, load_datasets, make_loaders
-from .loop import errors_of_probabilities, evaluate, predict_all
+from .loop import errors_of_log_probs, evaluate, predict_all
 from .run import TrainConfig, build_model, choose_devices
 
 MODES = (("centre", False), ("ten_crop", True))
@@ -87,9 +87,11 @@ def evaluate_average(paths, *, data_dir=None, backend: str = "auto", batch_size:
                      val_images: int | None = None, workers: int = 2, show: bool = True, say=print) -> dict:
     """Each checkpoint's errors and those of the average of their softmax outputs (§6).
 
-    "Averaging the predictions of five similar CNNs gives an error rate of 16.4%" (§6: top-5
-    error on ILSVRC-2012, against 18.2% for one net). The nets must have been trained on the same dataset and be evaluated on the
-    same images in the same order (same ``--seed`` and ``--val-images``, or a ``val_images``
+    "Averaging the predictions of five similar CNNs gives an error rate of 16.4%" (§6: top-5 error
+    on ILSVRC-2012, against 18.2% for one net). Here the softmax outputs (for ten crops, each net's
+    average over the crops) are averaged over the nets, in log space (log-sum-exp) so that no small
+    probability underflows. The nets must have been trained on the same dataset and be evaluated on
+    the same images in the same order (same ``--seed`` and ``--val-images``, or a ``val_images``
     given here); each keeps its own preprocessing (mean image, padding). Returns
     {path: {"centre": ..., "ten_crop": ...}, ..., "average": {"centre": ..., "ten_crop": ...}}.
     """
@@ -105,16 +107,17 @@ def evaluate_average(paths, *, data_dir=None, backend: str = "auto", batch_size:
                              "only nets of the same dataset can be averaged")
         results[path] = {}
         for name, ten in MODES:
-            probs, y = predict_all(net.model, net.loader(ten, batch_size, workers), desc=name, show=show)
-            if name in labels and (probs.shape != summed[name].shape or not np.array_equal(y, labels[name])):
+            log_p, y = predict_all(net.model, net.loader(ten, batch_size, workers), desc=name, show=show)
+            if name in labels and (log_p.shape != summed[name].shape or not np.array_equal(y, labels[name])):
                 raise ValueError(f"{path} is evaluated on other images than {paths[0]} ({len(y)} against "
                                  f"{len(labels[name])}, or in another order): train the nets with the same --seed "
                                  "and --val-images, or give --val-images here")
-            summed[name] = probs if name not in summed else summed[name] + probs
+            summed[name] = log_p if name not in summed else np.logaddexp(summed[name], log_p)  # log(sum of p)
             labels[name] = y
-            results[path][name] = errors_of_probabilities(probs, y)
+            results[path][name] = errors_of_log_probs(log_p, y)
         net.report(results[path], say)
-    results["average"] = {name: errors_of_probabilities(summed[name] / len(paths), labels[name]) for name, _ in MODES}
+    results["average"] = {name: errors_of_log_probs(summed[name] - np.log(len(paths)), labels[name])
+                          for name, _ in MODES}
     say(f"average of the {len(paths)} nets' softmax outputs (§6):")
     _say_errors(results["average"], say)
     return results

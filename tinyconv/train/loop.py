@@ -5,7 +5,7 @@ the training top-1 error and images per second; it stops cleanly between two ste
 :class:`~tinyconv.train.interrupt.Interrupt` flag is set (Ctrl-C), and can skip the batches of
 an epoch that a resumed run already trained on. :func:`evaluate` gives the loss and the top-1 /
 top-5 error, from the centre crop or from the average of the softmax over the ten crops (§4.1);
-:func:`predict_all` and :func:`errors_of_probabilities` give the same figures for predictions
+:func:`predict_all` and :func:`errors_of_log_probs` give the same figures for predictions
 averaged over several nets (§6).
 """
 from __future__ import annotations
@@ -149,24 +149,27 @@ def _errors(sums: np.ndarray, who: str) -> dict:
 
 
 def predict_all(model, loader, *, desc: str = "predict", show: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Softmax probabilities (N, K) and labels (N,) of every image ``loader`` yields, as NumPy, in its order.
+    """Log-probabilities (N, K) and labels (N,) of every image ``loader`` yields, as NumPy, in its order.
 
-    With ten-crop batches each row is the average over the ten crops (§4.1). Kept on the host so that
-    the predictions of several nets can be averaged (§6, :func:`errors_of_probabilities`).
+    With ten-crop batches each row is the log of the softmax averaged over the ten crops (§4.1).
+    Kept on the host so that several nets' predictions can be averaged (§6,
+    :func:`errors_of_log_probs`).
     """
-    probs, labels = [], []
-    for x, y in tqdm(loader, desc=desc, unit="batch", disable=not show, dynamic_ncols=True, leave=False):
-        probs.append(predict(model, x))
-        labels.append(backend.to_numpy(y))
-    if not probs:
+    model.eval()
+    log_p, labels = [], []
+    with no_grad(), tqdm(loader, desc=desc, unit="batch", disable=not show, dynamic_ncols=True, leave=False) as bar:
+        for x, y in bar:
+            log_p.append(backend.to_numpy(_log_probs(model, x)))
+            labels.append(backend.to_numpy(y))
+    model.train()
+    if not log_p:
         raise ValueError("predict_all: the loader yielded no images")
-    return np.concatenate(probs), np.concatenate(labels)
+    return np.concatenate(log_p), np.concatenate(labels)
 
 
-def errors_of_probabilities(probs: np.ndarray, labels: np.ndarray) -> dict:
-    """Loss, top-1 and top-5 error of softmax probabilities (N, K), such as the average of several nets' (§6)."""
-    log_p = np.log(np.maximum(probs, np.finfo(probs.dtype).tiny))
-    return _errors(_error_sums(log_p, np.asarray(labels)), "errors_of_probabilities")
+def errors_of_log_probs(log_p: np.ndarray, labels: np.ndarray) -> dict:
+    """Loss, top-1 and top-5 error of log-probabilities (N, K), such as those of several nets' average (§6)."""
+    return _errors(_error_sums(log_p, np.asarray(labels)), "errors_of_log_probs")
 
 
 def predict(model, x) -> np.ndarray:
