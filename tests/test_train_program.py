@@ -244,5 +244,9 @@ def test_averaging_refuses_nets_evaluated_on_other_images(train_main, tmp_path, 
     assert _example("evaluate").main(paths + ["--no-progress", "--backend", "numpy"]) == 2
     err = capsys.readouterr().err
     assert "is evaluated on other images than" in err and "same --seed and --val-images" in err
+    # the hint works: both nets on all 1,000 validation images of the embedded set, not on their 48
+    results = evaluate_average(paths, backend="numpy", val_images=10 ** 6, workers=1, show=False,
+                               say=lambda line: None)
+    assert set(results) == set(paths) | {"average"}
     with pytest.raises(ValueError, match="at least two checkpoints"):
         evaluate_average(paths[:1], backend="numpy", show=False)

@@ -91,8 +91,8 @@ def evaluate_average(paths, *, data_dir=None, backend: str = "auto", batch_size:
     on ILSVRC-2012, against 18.2% for one net). Here the softmax outputs (for ten crops, each net's
     average over the crops) are averaged over the nets, in log space (log-sum-exp) so that no small
     probability underflows. The nets must have been trained on the same dataset and be evaluated on
-    the same images in the same order (same ``--seed`` and ``--val-images``, or a ``val_images``
-    given here); each keeps its own preprocessing (mean image, padding). Returns
+    the same images in the same order (same ``--seed`` and ``--val-images``, or here a
+    ``val_images`` at least the size of the validation set, which takes all of it); each keeps its own preprocessing (mean image, padding). Returns
     {path: {"centre": ..., "ten_crop": ...}, ..., "average": {"centre": ..., "ten_crop": ...}}.
     """
     paths = [str(p) for p in paths]
@@ -111,7 +111,8 @@ def evaluate_average(paths, *, data_dir=None, backend: str = "auto", batch_size:
             if name in labels and (log_p.shape != summed[name].shape or not np.array_equal(y, labels[name])):
                 raise ValueError(f"{path} is evaluated on other images than {paths[0]} ({len(y)} against "
                                  f"{len(labels[name])}, or in another order): train the nets with the same --seed "
-                                 "and --val-images, or give --val-images here")
+                                 "and --val-images, or give a --val-images here at least the size of the "
+                                 "validation set, to evaluate every net on all of it")
             summed[name] = log_p if name not in summed else np.logaddexp(summed[name], log_p)  # log(sum of p)
             labels[name] = y
             results[path][name] = errors_of_log_probs(log_p, y)
