@@ -92,7 +92,8 @@ def evaluate_average(paths, *, data_dir=None, backend: str = "auto", batch_size:
     average over the crops) are averaged over the nets, in log space (log-sum-exp) so that no small
     probability underflows. The nets must have been trained on the same dataset and be evaluated on
     the same images in the same order (same ``--seed`` and ``--val-images``, or here a
-    ``val_images`` at least the size of the validation set, which takes all of it); each keeps its own preprocessing (mean image, padding). Returns
+    ``val_images`` at least the size of the validation set, which takes all of it); each keeps its
+    own preprocessing (mean image, padding). Returns
     {path: {"centre": ..., "ten_crop": ...}, ..., "average": {"centre": ..., "ten_crop": ...}}.
     """
     paths = [str(p) for p in paths]
