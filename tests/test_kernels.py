@@ -6,6 +6,9 @@ the same CUDA sources compiled by g++ and played thread by thread (tinyconv/kern
 "cuda:0" (``pytest -m gpu``) they are compiled by NVRTC and run on the GPU.
 """
 import contextlib
+import re
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -185,10 +188,12 @@ def _nvrtc():
     return nvrtc
 
 
+KERNEL_FILES = sorted(p.name for p in kernels.resources.files(kernels.__name__).iterdir() if p.name.endswith(".cu"))
+
+
 @pytest.mark.skipif(_nvrtc() is None, reason="needs CuPy's NVRTC (a GPU is not needed to compile)")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("file", sorted(p.name for p in kernels.resources.files(kernels.__name__).iterdir()
-                                        if p.name.endswith(".cu")))
+@pytest.mark.parametrize("file", KERNEL_FILES)
 def test_every_kernel_source_compiles_with_nvrtc(file, dtype):
     """NVRTC, CUDA's own compiler, accepts each source (g++ above is more lenient about some things)."""
     nvrtc = _nvrtc()
@@ -197,3 +202,23 @@ def test_every_kernel_source_compiles_with_nvrtc(file, dtype):
         nvrtc.compileProgram(program, ["--gpu-architecture=compute_80"])
     except nvrtc.NVRTCError as error:
         raise AssertionError(f"{file} ({np.dtype(dtype)}): {error}\n{nvrtc.getProgramLog(program)}") from None
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs CUDA's nvcc on PATH (a GPU is not needed to compile)")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("file", KERNEL_FILES)
+def test_every_kernel_source_compiles_with_nvcc_without_a_warning(file, dtype, tmp_path):
+    """nvcc turns each source into PTX for the H100 (sm_90), warnings counted as errors, and every
+    ``extern "C"`` kernel of the source is an entry of that PTX under its own name (the name
+    ``kernels.launch`` asks for). Machines without CuPy often have the CUDA toolkit: this is the
+    check that runs there, and it refuses what only the GPU side refuses, such as a host-only
+    function called from a kernel."""
+    text = kernels.source(file, dtype)
+    cu, ptx = tmp_path / file, tmp_path / "kernels.ptx"
+    cu.write_text(text)
+    done = subprocess.run(["nvcc", "--ptx", "-arch=sm_90", "-Werror", "all-warnings", "-o", str(ptx), str(cu)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, f"{file} ({np.dtype(dtype)}):\n{done.stderr}"
+    declared = re.findall(r'extern "C" __global__ void (\w+)\(', text)
+    entries = re.findall(r"\.entry (\w+)\(", ptx.read_text())
+    assert declared and sorted(entries) == sorted(declared)

@@ -11,8 +11,10 @@ NumPy arrays, on a machine without a GPU. The tests check every kernel this way
     with kernels.host_runner(kernels.host.run):
         y = F.max_pool2d(x, 3, 2)          # x a NumPy array: pooling.cu runs, thread by thread
 
-What this cannot show is what only a GPU does (threads running at once, NVRTC's dialect, speed);
-``pytest -m gpu`` covers those. It needs g++ (Debian: ``apt-get install g++``).
+What this cannot show is what only a GPU does (threads running at once, speed); ``pytest -m gpu``
+covers those. CUDA's dialect (what device code may call) is checked without a GPU as well, by
+CUDA's compilers: nvcc where the toolkit is installed, NVRTC where CuPy is (``tests/test_kernels.py``).
+It needs g++ (Debian: ``apt-get install g++``).
 """
 from __future__ import annotations
 
