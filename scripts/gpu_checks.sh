@@ -86,7 +86,7 @@ run_fmnist() {
         echo "gpu_checks: seed $seed trained in $took s"
         (( SECONDS + took + 60 < deadline )) || break                   # another net, and time to evaluate them all
     done
-    "$PY" examples/evaluate.py "${checkpoints[@]}" --backend cupy --no-progress
+    "$PY" examples/evaluate.py "${checkpoints[@]}" --no-progress                # auto: CuPy where a GPU answers
 }
 
 case "${1:-}" in
