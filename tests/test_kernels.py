@@ -208,11 +208,11 @@ def test_every_kernel_source_compiles_with_nvrtc(file, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("file", KERNEL_FILES)
 def test_every_kernel_source_compiles_with_nvcc_without_a_warning(file, dtype, tmp_path):
-    """nvcc turns each source into PTX for the H100 (sm_90), warnings counted as errors, and every
-    ``extern "C"`` kernel of the source is an entry of that PTX under its own name (the name
-    ``kernels.launch`` asks for). Machines without CuPy often have the CUDA toolkit: this is the
-    check that runs there, and it refuses what only the GPU side refuses, such as a host-only
-    function called from a kernel."""
+    """nvcc turns each source into PTX for Hopper (sm_90: the H100 and H200), warnings counted as
+    errors, and every ``extern "C"`` kernel of the source is an entry of that PTX under its own name
+    (the name ``kernels.launch`` asks for). Where the CUDA toolkit is installed without CuPy (this
+    project's 2-core machines have nvcc), this is the check that runs, and it refuses what only the
+    GPU side refuses, such as a host-only function called from a kernel."""
     text = kernels.source(file, dtype)
     cu, ptx = tmp_path / file, tmp_path / "kernels.ptx"
     cu.write_text(text)
