@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu_checks.sh"
-STAGES = ["tests", "bench", "pipeline", "notebooks", "mpi"]
+STAGES = ["tests", "bench", "notebooks", "mpi", "pipeline"]
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None or shutil.which("timeout") is None,
                                 reason="needs bash and coreutils' timeout")
