@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from tinyconv.train.checkpoint import CheckpointError
-from tinyconv.train.evaluation import evaluate_average, evaluate_checkpoint
+from tinyconv.train.evaluation import SPLITS, evaluate_average, evaluate_checkpoint
 
 
 def main(argv=None) -> int:
@@ -26,9 +26,11 @@ def main(argv=None) -> int:
     p.add_argument("--backend", choices=("auto", "numpy", "cupy"), default="auto",
                    help="numpy (CPU) or cupy (GPU); auto takes CuPy when a GPU answers")
     p.add_argument("--batch-size", type=int, default=128, help="images per forward pass (ten crops each)")
-    p.add_argument("--split", choices=("val", "train"), default="val",
-                   help="val (default): the validation images; train: the training images, to compare the "
-                        "net's own training error with its validation error (underfitting or overfitting)")
+    p.add_argument("--split", choices=SPLITS, default="val",
+                   help="val (default): the dataset's validation images (the test set of a run trained with "
+                        "--holdout); holdout: the training images such a run held out; train: the training "
+                        "images, to compare the net's own training error with its validation error "
+                        "(underfitting or overfitting)")
     p.add_argument("--val-images", type=int, help="use only this many (seeded random) images of that split")
     p.add_argument("--workers", type=int, default=2, help="threads preparing batches")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")

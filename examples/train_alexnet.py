@@ -43,6 +43,11 @@ def parser() -> argparse.ArgumentParser:
                       "(default: all)")
     data.add_argument("--val-images", type=int, metavar="N", help="use only N (seeded random) validation images "
                       "(default: all; for fashion-mnist and cifar10 the test set is the validation set)")
+    data.add_argument("--holdout", type=int, default=d.holdout, metavar="N",
+                      help="hold out N (seeded random) training images as the validation set that each epoch "
+                           "reports and the learning-rate schedule watches (§5); the dataset's own validation "
+                           "split (limited by --val-images) is then the test set, evaluated once at the end "
+                           "and written to test.json (default: 0, none)")
     data.add_argument("--pad", type=int, metavar="PX", help="zero pixels added around images that are already the input size, so "
                       "random crops become random shifts (default: 1 for fashion-mnist, input size // 8 otherwise; "
                       "0 turns it off)")

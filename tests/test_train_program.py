@@ -254,3 +254,49 @@ def test_averaging_refuses_nets_evaluated_on_other_images(train_main, tmp_path, 
     assert set(results) == set(paths) | {"average"}
     with pytest.raises(ValueError, match="at least two checkpoints"):
         evaluate_average(paths[:1], backend="numpy", show=False)
+
+
+def test_hold_out_splits_the_training_images_in_two_disjoint_seeded_parts():
+    from tinyconv import data
+    from tinyconv.train.datasets import hold_out
+    images = data.fashion_mnist_mini(train=True)
+    rest, held = hold_out(images, 500, seed=3)
+    assert (len(rest), len(held)) == (len(images) - 500, 500)
+    assert set(rest.indices).isdisjoint(held.indices)
+    assert sorted(np.concatenate([rest.indices, held.indices])) == list(range(len(images)))
+    np.testing.assert_array_equal(held.labels, np.asarray(images.labels)[held.indices])
+    np.testing.assert_array_equal(hold_out(images, 500, seed=3)[1].indices, held.indices)   # seeded
+    assert not np.array_equal(hold_out(images, 500, seed=4)[1].indices, held.indices)
+    assert rest.name != held.name  # so their cached mean images are not confused
+    for count in (0, len(images)):
+        with pytest.raises(ValueError, match="hold out at least 1 and at most"):
+            hold_out(images, count, seed=0)
+
+
+def test_holdout_run_watches_held_out_images_and_tests_on_the_dataset_split(train_main, tmp_path, capsys):
+    from tinyconv.train.evaluation import evaluate_checkpoint
+    out = tmp_path / "held"
+    assert train_main(SMALL + ["--no-figures", "--epochs", "2", "--holdout", "40", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "152 training / 40 validation images" in printed      # 192 - 40: the schedule watches the 40
+    assert "the 48 images of the dataset's own split are the test set" in printed
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    test = json.loads((out / "test.json").read_text())
+    assert (test["epoch"], test["images"], test["crops"]) == (2, 48, "centre-crop")
+    assert f"test, 48 images (centre-crop): top-1 error {100 * test['top1']:.2f}%" in printed
+
+    options = dict(backend="numpy", workers=1, show=False, say=lambda line: None)
+    held = evaluate_checkpoint(out / "checkpoint.npz", split="holdout", **options)["centre"]
+    assert held["loss"] == pytest.approx(rows[-1]["val_loss"], abs=1e-6)  # the images the epochs reported
+    tested = evaluate_checkpoint(out / "checkpoint.npz", split="val", **options)["centre"]
+    for key in ("loss", "top1", "top5"):                                # the images test.json reports
+        assert tested[key] == pytest.approx(test[key], abs=1e-6)
+    assert tested["loss"] != pytest.approx(held["loss"], abs=1e-6)
+
+    plain = tmp_path / "plain"
+    assert train_main(SMALL + ["--no-figures", "--epochs", "1", "--out", str(plain)]) == 0
+    assert not (plain / "test.json").exists()
+    with pytest.raises(ValueError, match="trained without --holdout"):
+        evaluate_checkpoint(plain / "checkpoint.npz", split="holdout", **options)
+    assert train_main(SMALL + ["--no-figures", "--holdout", "192", "--out", str(tmp_path / "bad")]) == 2
+    assert "hold out at least 1 and at most 191 of the 192 training images" in capsys.readouterr().err

@@ -16,6 +16,7 @@ and there shifts of up to 1 px let alexnet-28 fit its training images much bette
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
 import numpy as np
 
@@ -75,6 +76,44 @@ def limit(dataset, count: int | None, seed: int):
     return Subset(dataset, chosen, f"first{count}of{len(dataset)}seed{seed}")
 
 
+HOLDOUT_STREAM = 1   # keeps the held-out draw apart from limit()'s draw of the same count
+
+
+def hold_out(dataset, count: int, seed: int):
+    """(rest, held): ``count`` seeded random examples of ``dataset`` set aside, and the others.
+
+    §5 divides the learning rate "when the validation error rate stopped improving". Where the
+    only labelled split besides the training set is the test set (Fashion-MNIST, CIFAR-10), a
+    schedule that watches it has seen the test set, and the test error it ends at is a little
+    optimistic; the held-out training images give the schedule a validation set of its own.
+    """
+    if not 1 <= count <= len(dataset) - 1:
+        raise ValueError(f"--holdout {count}: hold out at least 1 and at most {len(dataset) - 1} of the "
+                         f"{len(dataset)} training images")
+    held = np.random.default_rng([seed, count, HOLDOUT_STREAM]).choice(len(dataset), count, replace=False)
+    kept = np.ones(len(dataset), dtype=bool)
+    kept[held] = False
+    tag = f"holdout{count}seed{seed}"
+    return Subset(dataset, np.flatnonzero(kept), f"without-{tag}"), Subset(dataset, np.sort(held), tag)
+
+
+def choose_splits(dataset: str, data_dir=None, *, train_images: int | None, val_images: int | None,
+                  holdout: int, seed: int, download: bool = False):
+    """(train, validation, test or None): the images a run trains on, watches, and is tested on at the end.
+
+    Without ``holdout`` the dataset's own validation split (the test set of Fashion-MNIST and
+    CIFAR-10), limited to ``val_images``, is the validation set and there is no separate test
+    set. With ``holdout`` N, N of the (``train_images``) training images are the validation set
+    (:func:`hold_out`) and that split is the test set.
+    """
+    train, val = load_datasets(dataset, data_dir, download)
+    train, val = limit(train, train_images, seed), limit(val, val_images, seed)
+    if not holdout:
+        return train, val, None
+    train, held = hold_out(train, holdout, seed)
+    return train, held, val
+
+
 def pad_images(dataset, pad: int):
     """An in-memory copy of ``dataset`` with ``pad`` zero pixels around every image."""
     if pad == 0:
@@ -103,15 +142,26 @@ def dataset_pad(name: str, pad: int | None) -> int | None:
     return pad if pad is not None else DEFAULT_PAD.get(name)
 
 
+class Loaders(NamedTuple):
+    """What :func:`make_loaders` builds: the batches, the padded datasets and the test-time transform."""
+
+    train_loader: data.DataLoader
+    val_loader: data.DataLoader
+    test_loader: data.DataLoader | None
+    train: object
+    val: object
+    eval_transform: object
+
+
 def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, workers: int, device,
                  ten_crop: bool = False, pad: int | None = None, eval_batch_size: int | None = None,
-                 rank: int = 0, world_size: int = 1, transform_on_device: bool = False):
-    """(train_loader, val_loader, train, val, eval_transform) for a net taking ``input_size`` px inputs.
+                 rank: int = 0, world_size: int = 1, transform_on_device: bool = False, test=None) -> Loaders:
+    """The :class:`Loaders` of a net taking ``input_size`` px inputs; ``test`` (optional) is evaluated as ``val`` is.
 
     ``pad=None`` pads by :func:`default_pad` when the stored images are no larger than the input.
-    ``rank`` / ``world_size``: both loaders give this rank its shard (data parallelism,
-    :mod:`tinyconv.distributed`): of every training epoch, and of ``val``, whose figures
-    :func:`~tinyconv.train.loop.evaluate` then adds up over the ranks. ``transform_on_device``: both
+    ``rank`` / ``world_size``: every loader gives this rank its shard (data parallelism,
+    :mod:`tinyconv.distributed`): of every training epoch, and of ``val`` and ``test``, whose figures
+    :func:`~tinyconv.train.loop.evaluate` then adds up over the ranks. ``transform_on_device``: the
     loaders crop on ``device`` (:class:`~tinyconv.data.DataLoader`).
     """
     if image_size(train) < input_size:
@@ -126,10 +176,11 @@ def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, wor
     lighting = data.PCALighting(*data.rgb_pca(train)) if channels == 3 else None
     augment = data.RandomCropFlip(input_size, mean, lighting)
     evaluate = (data.TenCrop if ten_crop else data.CenterCrop)(input_size, mean)
-    train_loader = data.DataLoader(train, batch_size, augment, shuffle=True, seed=seed, drop_last=True,
-                                   num_workers=workers, device=device, rank=rank, world_size=world_size,
-                                   transform_on_device=transform_on_device)
-    val_loader = data.DataLoader(val, eval_batch_size or batch_size, evaluate, shuffle=False, seed=seed,
-                                 num_workers=workers, device=device, rank=rank, world_size=world_size,
-                                 transform_on_device=transform_on_device)
-    return train_loader, val_loader, train, val, evaluate
+    shared = dict(seed=seed, num_workers=workers, device=device, rank=rank, world_size=world_size,
+                  transform_on_device=transform_on_device)
+    train_loader = data.DataLoader(train, batch_size, augment, shuffle=True, drop_last=True, **shared)
+
+    def evaluation_loader(dataset):
+        return data.DataLoader(dataset, eval_batch_size or batch_size, evaluate, shuffle=False, **shared)
+    test_loader = None if test is None else evaluation_loader(pad_images(test, pad))
+    return Loaders(train_loader, evaluation_loader(val), test_loader, train, val, evaluate)

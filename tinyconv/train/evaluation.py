@@ -12,6 +12,9 @@ five nets' predictions.
 ``split="train"`` measures the same errors on (a seeded subset of) the training images, centre
 crops without mirroring or colour noise and with dropout off: the training error of the net
 itself, which tells underfitting (about as high as the validation error) from overfitting.
+For a run trained with ``--holdout``, ``split="val"`` is its test set (the dataset's own
+split, which no decision of the run has seen) and ``split="holdout"`` the held-out training
+images the schedule watched.
 """
 from __future__ import annotations
 
@@ -20,19 +23,20 @@ from dataclasses import fields, replace
 import numpy as np
 
 from . import checkpoint
-from .datasets import limit, load_datasets, make_loaders
+from .datasets import choose_splits, limit, make_loaders
 from .loop import errors_of_log_probs, evaluate, predict_all
 from .run import TrainConfig, build_model, choose_devices
 
 MODES = (("centre", False), ("ten_crop", True))
+SPLITS = ("val", "holdout", "train")
 
 
 class _Restored:
     """A checkpoint's net with its weights, and the images it is to be evaluated on, preprocessed as in training."""
 
     def __init__(self, path, *, data_dir, backend: str, split: str, val_images: int | None, say):
-        if split not in ("val", "train"):
-            raise ValueError(f"split must be 'val' or 'train', got {split!r}")
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
         self.path, self.split = path, split
         self.state = state = checkpoint.load_checkpoint(path)
         saved = {f.name: state["config"][f.name] for f in fields(TrainConfig) if f.name in state["config"]}
@@ -40,25 +44,30 @@ class _Restored:
                                  devices=saved.get("devices") if backend != "numpy" else None,
                                  data_dir=data_dir or saved.get("data_dir"), tf32=False)
         self.devices = choose_devices(cfg, say)
-        train_set, val_set = load_datasets(cfg.dataset, cfg.data_dir)
-        self.train_set = limit(train_set, cfg.train_images, cfg.seed)  # the mean image (§2) comes from these
-        if split == "train":
-            self.val_set = limit(self.train_set, val_images, cfg.seed)
+        own_split_images = val_images if split == "val" and val_images is not None else cfg.val_images
+        self.train_set, watched, test = choose_splits(  # the mean image (§2) comes from train_set
+            cfg.dataset, cfg.data_dir, train_images=cfg.train_images, val_images=own_split_images,
+            holdout=cfg.holdout, seed=cfg.seed)
+        if split == "holdout" and test is None:
+            raise ValueError(f"{path} was trained without --holdout, so no training images were held out: "
+                             "use --split val or --split train")
+        if split == "val":
+            self.val_set = watched if test is None else test
         else:
-            self.val_set = limit(val_set, val_images if val_images is not None else cfg.val_images, cfg.seed)
+            self.val_set = limit(self.train_set if split == "train" else watched, val_images, cfg.seed)
         self.model = build_model(cfg, state["model_name"], state["num_classes"], self.devices)
         checkpoint.check_compatible(self.model.state_dict(), state["model"], path)
         self.model.load_state_dict(state["model"])
 
     def loader(self, ten_crop: bool, batch_size: int, workers: int):
         """The evaluation images as batches of centre crops or of ten crops (§4.1)."""
-        _, val_loader, *_ = make_loaders(self.train_set, self.val_set, self.state["input_size"], batch_size=batch_size,
-                                         seed=self.cfg.seed, workers=workers, device=self.devices[0],
-                                         ten_crop=ten_crop, pad=self.cfg.pad)
-        return val_loader
+        return make_loaders(self.train_set, self.val_set, self.state["input_size"], batch_size=batch_size,
+                            seed=self.cfg.seed, workers=workers, device=self.devices[0], ten_crop=ten_crop,
+                            pad=self.cfg.pad).val_loader
 
     def report(self, results: dict, say) -> None:
-        which = "training" if self.split == "train" else "validation"
+        which = {"train": "training", "holdout": "held-out validation",
+                 "val": "test" if self.cfg.holdout else "validation"}[self.split]
         say(f"{self.path}: {self.state['model_name']} after {self.state['epoch']} epochs, "
             f"{len(self.val_set)} {which} images of {self.cfg.dataset}")
         _say_errors(results, say)
@@ -73,8 +82,9 @@ def evaluate_checkpoint(path, *, data_dir=None, backend: str = "auto", batch_siz
                         val_images: int | None = None, workers: int = 2, show: bool = True, say=print) -> dict:
     """{"centre": {...}, "ten_crop": {...}} with loss, top1, top5 for the checkpoint at ``path``.
 
-    ``split``: "val" (the validation images) or "train" (the training images); ``val_images``
-    limits either to that many seeded random images.
+    ``split``: "val" (the dataset's validation images: the test set of a ``--holdout`` run),
+    "holdout" (the held-out training images of such a run) or "train" (the training images);
+    ``val_images`` limits any of them to that many seeded random images.
     """
     net = _Restored(path, data_dir=data_dir, backend=backend, split=split, val_images=val_images, say=say)
     results = {name: evaluate(net.model, net.loader(ten, batch_size, workers), desc=name, show=show)

@@ -2,7 +2,8 @@
 
 JSON lines (``metrics.jsonl``) are what the program reads back for plots and ``--resume``;
 CSV (``metrics.csv``) opens in a spreadsheet. Each row is written and flushed as soon as its
-epoch ends, so an interrupted run keeps the rows of every finished epoch.
+epoch ends, so an interrupted run keeps the rows of every finished epoch. A run with a
+held-out validation set also writes its test-set figures once, at the end (``test.json``).
 """
 from __future__ import annotations
 
@@ -58,6 +59,18 @@ class MetricsWriter:
             if f.tell() == 0:
                 writer.writeheader()
             writer.writerow(row)
+
+
+def write_test_result(folder, result: dict) -> str:
+    """Write ``<folder>/test.json``, the test-set figures of a run with ``--holdout``; returns its path.
+
+    Written to a temporary file and renamed, so a reader never sees half of it.
+    """
+    path = os.path.join(folder, "test.json")
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump({k: _plain(v) for k, v in result.items()}, f, indent=1)
+    os.replace(path + ".tmp", path)
+    return path
 
 
 def _plain(value):

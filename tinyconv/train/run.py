@@ -18,12 +18,12 @@ from tqdm.auto import tqdm
 from .. import backend, distributed, models
 from ..optim import SGD, PlateauSchedule
 from . import checkpoint, initialisation
-from .datasets import DEFAULT_MODEL, dataset_pad, limit, load_datasets, make_loaders
+from .datasets import DEFAULT_MODEL, choose_splits, dataset_pad, limit, make_loaders
 from .figures import write_figures
 from .guards import LossGuard, NonFiniteLoss
 from .interrupt import Interrupt
 from .loop import EpochProgress, evaluate, train_epoch
-from .metrics import MetricsWriter, read_metrics
+from .metrics import MetricsWriter, read_metrics, write_test_result
 from .plots import plot_curves
 
 
@@ -57,6 +57,7 @@ class TrainConfig:
     pad: int | None = None
     train_images: int | None = None
     val_images: int | None = None
+    holdout: int = 0
     progress: bool = True
     figures: bool = True
 
@@ -130,7 +131,9 @@ def _restore(path, model, optimizer, schedule, guard) -> dict:
 
 
 def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
-    """Run the program; returns {"status": "finished"|"interrupted"|"diverged", "out", "epoch", "val"}.
+    """Run the program; returns {"status": "finished"|"interrupted"|"diverged", "out", "epoch", "val", "test"}.
+
+    "test" holds the test-set figures of a finished run with ``cfg.holdout`` (empty otherwise).
 
     Under ``mpirun -n N`` (``comm``: :func:`tinyconv.distributed.init`) the N ranks train data parallel:
     rank 0's weights are broadcast, each rank takes 1/N of every batch of ``batch_size`` and the
@@ -142,10 +145,10 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
         say, cfg = (lambda *_: None), replace(cfg, progress=False, figures=False)
     devices = distributed.rank_devices(choose_devices(cfg, say), comm)
     name = cfg.model or DEFAULT_MODEL[cfg.dataset]
-    train_set, val_set = load_datasets(cfg.dataset, cfg.data_dir, cfg.download)
-    train_set = limit(train_set, cfg.train_images, cfg.seed)
+    train_set, val_set, test_set = choose_splits(cfg.dataset, cfg.data_dir, train_images=cfg.train_images,
+                                                 val_images=cfg.val_images, holdout=cfg.holdout, seed=cfg.seed,
+                                                 download=cfg.download)
     train_set = limit(train_set, len(train_set) - len(train_set) % comm.world_size, cfg.seed)  # equal shards
-    val_set = limit(val_set, cfg.val_images, cfg.seed)
     model = build_model(cfg, name, train_set.num_classes, devices)
     comm.broadcast_parameters(model)
     distributed.decorrelate_dropout(model, comm.rank)
@@ -153,11 +156,11 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
     if len(train_set) < cfg.batch_size:
         raise ValueError(f"{len(train_set)} training images are fewer than one batch of {cfg.batch_size}: "
                          "lower --batch-size or use more images")
-    train_loader, val_loader, train_set, val_set, eval_transform = make_loaders(
+    train_loader, val_loader, test_loader, train_set, val_set, eval_transform = make_loaders(
         train_set, val_set, input_size, batch_size=distributed.split_batch(cfg.batch_size, comm.world_size),
         seed=cfg.seed, workers=cfg.workers, device=devices[0], ten_crop=cfg.ten_crop, pad=cfg.pad,
         eval_batch_size=cfg.batch_size, rank=comm.rank, world_size=comm.world_size,
-        transform_on_device=cfg.augment_on_gpu)
+        transform_on_device=cfg.augment_on_gpu, test=test_set)
     optimizer = distributed.GradientAveraging(
         SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay), comm)
     schedule = PlateauSchedule(optimizer, factor=0.1, patience=cfg.patience, max_reductions=cfg.max_reductions)
@@ -175,6 +178,9 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
     metrics = MetricsWriter(out, keep_until_epoch=start_epoch - 1 if cfg.resume else None) if comm.is_root else None
     say(f"{name} on {', '.join(devices)}: {len(train_set)} training / {len(val_set)} validation images "
         f"of {cfg.dataset}, {len(train_loader)} batches of {cfg.batch_size} per epoch; writing to {out}")
+    if test_set is not None:
+        say(f"the validation images are {cfg.holdout} held-out training images (--holdout); the "
+            f"{len(test_set)} images of the dataset's own split are the test set, evaluated when training ends")
     if comm.world_size > 1:
         say(f"data parallel over {comm.world_size} MPI ranks, {cfg.batch_size // comm.world_size} images each per step")
 
@@ -210,7 +216,7 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
             except NonFiniteLoss as exc:
                 say(f"stopped: {exc}")
                 say(f"the last good checkpoint is {last_good}" if last_good else "no checkpoint was written yet")
-                return {"status": "diverged", "out": out, "epoch": epoch - 1, "val": result}
+                return {"status": "diverged", "out": out, "epoch": epoch - 1, "val": result, "test": {}}
             if stop.requested:
                 save(epoch - 1, progress)
                 say(f"interrupted in epoch {epoch}: saved {ckpt_path}; continue with --resume {ckpt_path}")
@@ -236,11 +242,21 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
     if cfg.figures and status == "finished" and epoch >= 1:
         paths = write_figures(model, train_set, val_set, eval_transform, out, devices[0], rng)
         say("figures: " + ", ".join(paths + [os.path.join(out, "curves.png")]))
+    crops = "ten-crop" if cfg.ten_crop else "centre-crop"
     if result:
-        crops = "ten-crop" if cfg.ten_crop else "centre-crop"
-        say(f"validation ({crops}): top-1 error {100 * result['top1']:.2f}% "
-            f"(accuracy {100 * (1 - result['top1']):.2f}%), top-5 error {100 * result['top5']:.2f}%")
-    return {"status": status, "out": out, "epoch": epoch, "val": result}
+        say(_errors_line(f"validation ({crops})", result))
+    test = {}
+    if test_loader is not None and status == "finished" and epoch >= 1:
+        test = evaluate(model, test_loader, desc="test", show=cfg.progress, communicator=comm)
+        say(_errors_line(f"test, {len(test_set)} images ({crops})", test))
+        if comm.is_root:
+            write_test_result(out, {"epoch": epoch, "images": len(test_set), "crops": crops, **test})
+    return {"status": status, "out": out, "epoch": epoch, "val": result, "test": test}
+
+
+def _errors_line(what: str, result: dict) -> str:
+    return (f"{what}: top-1 error {100 * result['top1']:.2f}% (accuracy {100 * (1 - result['top1']):.2f}%), "
+            f"top-5 error {100 * result['top5']:.2f}%")
 
 
 def config_from(namespace) -> TrainConfig:
