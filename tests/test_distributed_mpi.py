@@ -26,6 +26,7 @@ from tinyconv.models import AlexNet28
 from tinyconv.optim import SGD
 from tinyconv.tensor import Tensor
 from tinyconv.train.checkpoint import load_checkpoint
+from tinyconv.train.evaluation import evaluate_checkpoint
 from tinyconv.train.metrics import read_metrics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -160,6 +161,10 @@ def test_the_training_program_trains_data_parallel_and_only_rank_0_speaks_and_wr
     assert result.stdout.count("epoch 1: train loss") == 1
     assert [row["epoch"] for row in read_metrics(tmp_path / "metrics.jsonl")] == [1]
     assert load_checkpoint(tmp_path / "checkpoint.npz")["epoch"] == 1
+    # one process evaluates it as the two ranks did: the mean image of the same 254 images (§2)
+    centre = evaluate_checkpoint(tmp_path / "checkpoint.npz", backend="numpy", workers=0, show=False,
+                                 say=lambda line: None)["centre"]
+    assert centre["loss"] == pytest.approx(read_metrics(tmp_path / "metrics.jsonl")[0]["val_loss"], abs=1e-6)
 
     result, seconds = mpirun(program, *options, "--batch-size", "33")
     assert result.returncode == 2 and seconds < TIMEOUT

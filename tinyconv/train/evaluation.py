@@ -48,6 +48,7 @@ class _Restored:
         self.train_set, watched, test = choose_splits(  # the mean image (§2) comes from train_set
             cfg.dataset, cfg.data_dir, train_images=cfg.train_images, val_images=own_split_images,
             holdout=cfg.holdout, seed=cfg.seed)
+        self.train_set = limit(self.train_set, state.get("train_count"), cfg.seed)  # as cut for MPI ranks
         if split == "holdout" and test is None:
             raise ValueError(f"{path} was trained without --holdout, so no training images were held out: "
                              "use --split val or --split train")

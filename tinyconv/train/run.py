@@ -191,6 +191,7 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
         checkpoint.save_checkpoint(ckpt_path, {
             "format_note": "written by tinyconv.train.run; read with tinyconv.train.checkpoint.load_checkpoint",
             "config": asdict(cfg), "model_name": name, "num_classes": train_set.num_classes,
+            "train_count": len(train_set),  # after the cut to equal shards: evaluate.py's mean image needs it
             "classes": list(train_set.classes), "input_size": input_size,
             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
             "guard": guard.state_dict(), "epoch": epoch, "progress": partial.state_dict(),
