@@ -9,6 +9,7 @@ installs both (scripts/install_mpi.sh and ``pip install mpi4py``).
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -169,6 +170,30 @@ def test_the_training_program_trains_data_parallel_and_only_rank_0_speaks_and_wr
     result, seconds = mpirun(program, *options, "--batch-size", "33")
     assert result.returncode == 2 and seconds < TIMEOUT
     assert "split over 2 ranks and must be divisible by 2: use 32 or 34" in result.stderr
+
+
+def test_a_holdout_run_on_two_ranks_validates_and_tests_the_images_one_process_would(tmp_path):
+    """``--holdout`` under mpirun: the held-out images and the test set are sharded, their sums gathered.
+
+    The 256 training images lose 41 to the held-out set and one more to the cut to equal shards.
+    The two ranks' epoch report and test.json must equal what one process measures on the same
+    images (41 and 63: one rank's shard is the larger) with the same mean image (§2).
+    """
+    program = os.path.join(ROOT, "examples", "train_alexnet.py")
+    result, _ = mpirun(program, "--train-images", "256", "--val-images", "63", "--holdout", "41", "--epochs", "1",
+                       "--batch-size", "32", "--workers", "0", "--no-progress", "--no-figures", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "214 training / 41 validation images" in result.stdout  # 256 - 41 = 215, cut to 214
+    assert result.stdout.count("test, 63 images (centre-crop): top-1 error") == 1
+    test = json.loads((tmp_path / "test.json").read_text())
+    assert (test["epoch"], test["images"]) == (1, 63)
+
+    options = dict(backend="numpy", workers=0, show=False, say=lambda line: None)
+    held = evaluate_checkpoint(tmp_path / "checkpoint.npz", split="holdout", **options)["centre"]
+    assert held["loss"] == pytest.approx(read_metrics(tmp_path / "metrics.jsonl")[0]["val_loss"], abs=1e-6)
+    tested = evaluate_checkpoint(tmp_path / "checkpoint.npz", split="val", **options)["centre"]
+    for key in ("loss", "top1", "top5"):
+        assert tested[key] == pytest.approx(test[key], abs=1e-6), key
 
 
 # ----- what each rank runs under mpirun ----------------------------------------------------------
