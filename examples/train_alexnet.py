@@ -51,6 +51,10 @@ def parser() -> argparse.ArgumentParser:
     data.add_argument("--pad", type=int, metavar="PX", help="zero pixels added around images that are already the input size, so "
                       "random crops become random shifts (default: 1 for fashion-mnist, input size // 8 otherwise; "
                       "0 turns it off)")
+    data.add_argument("--erase", type=float, default=d.erase, metavar="P",
+                      help="random erasing (Zhong et al. 2017, not in the paper): each training crop loses a "
+                           "random rectangle of 2-40%% of its area to the mean image with probability P "
+                           "(default: %(default)s, off; crops made on the CPU only)")
     data.add_argument("--workers", type=int, default=d.workers, metavar="N",
                       help="threads preparing the next batches while the net trains (§4.1; 0: in the main "
                            "thread; default: %(default)s)")

@@ -11,6 +11,7 @@
 from tinyconv.data.cifar import CIFAR10
 from tinyconv.data.dataset import ArrayDataset, Dataset, gather
 from tinyconv.data.download import data_home, download, extract_tar
+from tinyconv.data.erasing import RandomErasing
 from tinyconv.data.fashion_mnist import FashionMNIST, fashion_mnist_mini
 from tinyconv.data.image_folder import CorruptImageError, ImageFolder, load_image
 from tinyconv.data.imagenette import Imagenette
@@ -22,7 +23,7 @@ from tinyconv.data.transforms import (
 
 __all__ = [
     "ArrayDataset", "CIFAR10", "CenterCrop", "CorruptImageError", "DataLoader", "Dataset", "FashionMNIST",
-    "ImageFolder", "Imagenette", "PCALighting", "RandomCropFlip", "TenCrop", "crop", "data_home",
+    "ImageFolder", "Imagenette", "PCALighting", "RandomCropFlip", "RandomErasing", "TenCrop", "crop", "data_home",
     "download", "extract_tar", "fashion_mnist_mini", "gather", "gather_crops", "load_image", "mean_image",
     "rgb_covariance", "rgb_pca", "resize_center_crop", "ten_crop_offsets",
 ]

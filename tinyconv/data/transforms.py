@@ -179,12 +179,14 @@ class RandomCropFlip(_Crops):
 
     ``mean`` is the training set's mean image, float32 (C, H, W) at the size of the
     stored images; ``lighting`` a :class:`PCALighting` or None; ``flip=False`` turns
-    mirroring off.
+    mirroring off; ``erasing`` a :class:`~tinyconv.data.erasing.RandomErasing` (not in the
+    paper) or None.
     """
 
-    def __init__(self, size: int, mean=None, lighting: PCALighting | None = None, flip: bool = True):
+    def __init__(self, size: int, mean=None, lighting: PCALighting | None = None, flip: bool = True,
+                 erasing=None):
         super().__init__(size, mean)
-        self.lighting, self.flip = lighting, flip
+        self.lighting, self.flip, self.erasing = lighting, flip, erasing
 
     def batch(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """uint8 (N, H, W, C) -> float32 (N, C, size, size) with fresh randomness from ``rng``."""
@@ -198,7 +200,8 @@ class RandomCropFlip(_Crops):
         left = rng.integers(0, width - self.size + 1, size=n)
         flip = rng.random(n) < 0.5 if self.flip else None
         shift = self.lighting.shifts(n, rng) if self.lighting is not None else None
-        return crop(images, top, left, self.size, flip, mean=self.mean_for(images), shift=shift)
+        crops = crop(images, top, left, self.size, flip, mean=self.mean_for(images), shift=shift)
+        return crops if self.erasing is None else self.erasing(crops, rng)
 
 
 class CenterCrop(_Crops):

@@ -155,14 +155,16 @@ class Loaders(NamedTuple):
 
 def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, workers: int, device,
                  ten_crop: bool = False, pad: int | None = None, eval_batch_size: int | None = None,
-                 rank: int = 0, world_size: int = 1, transform_on_device: bool = False, test=None) -> Loaders:
+                 rank: int = 0, world_size: int = 1, transform_on_device: bool = False, test=None,
+                 erase: float = 0.0) -> Loaders:
     """The :class:`Loaders` of a net taking ``input_size`` px inputs; ``test`` (optional) is evaluated as ``val`` is.
 
     ``pad=None`` pads by :func:`default_pad` when the stored images are no larger than the input.
     ``rank`` / ``world_size``: every loader gives this rank its shard (data parallelism,
     :mod:`tinyconv.distributed`): of every training epoch, and of ``val`` and ``test``, whose figures
     :func:`~tinyconv.train.loop.evaluate` then adds up over the ranks. ``transform_on_device``: the
-    loaders crop on ``device`` (:class:`~tinyconv.data.DataLoader`).
+    loaders crop on ``device`` (:class:`~tinyconv.data.DataLoader`). ``erase``: the probability that a
+    training crop loses a random rectangle (:class:`~tinyconv.data.RandomErasing`, not in the paper).
     """
     if image_size(train) < input_size:
         raise ValueError(f"the images are {image_size(train)} px but the model takes {input_size} px inputs: "
@@ -174,7 +176,7 @@ def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, wor
     mean = data.mean_image(train)
     channels = train[0][0].shape[-1]
     lighting = data.PCALighting(*data.rgb_pca(train)) if channels == 3 else None
-    augment = data.RandomCropFlip(input_size, mean, lighting)
+    augment = data.RandomCropFlip(input_size, mean, lighting, erasing=data.RandomErasing(erase) if erase else None)
     evaluate = (data.TenCrop if ten_crop else data.CenterCrop)(input_size, mean)
     shared = dict(seed=seed, num_workers=workers, device=device, rank=rank, world_size=world_size,
                   transform_on_device=transform_on_device)

@@ -55,6 +55,7 @@ class TrainConfig:
     augment_on_gpu: bool = False
     ten_crop: bool = False
     pad: int | None = None
+    erase: float = 0.0
     train_images: int | None = None
     val_images: int | None = None
     holdout: int = 0
@@ -84,6 +85,8 @@ def choose_devices(cfg: TrainConfig, say) -> list[str]:
         os.environ["CUPY_TF32"] = "1"  # read by CuPy when it first multiplies float32 matrices
     if cfg.augment_on_gpu and names[0] == "cpu":
         say("note: --augment-on-gpu has no effect on the CPU (the crops are made there anyway)")
+    elif cfg.augment_on_gpu and cfg.erase:
+        raise ValueError("--erase works on crops made on the CPU: leave out --augment-on-gpu to use it")
     return names
 
 
@@ -160,7 +163,7 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
         train_set, val_set, input_size, batch_size=distributed.split_batch(cfg.batch_size, comm.world_size),
         seed=cfg.seed, workers=cfg.workers, device=devices[0], ten_crop=cfg.ten_crop, pad=cfg.pad,
         eval_batch_size=cfg.batch_size, rank=comm.rank, world_size=comm.world_size,
-        transform_on_device=cfg.augment_on_gpu, test=test_set)
+        transform_on_device=cfg.augment_on_gpu, test=test_set, erase=cfg.erase)
     optimizer = distributed.GradientAveraging(
         SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay), comm)
     schedule = PlateauSchedule(optimizer, factor=0.1, patience=cfg.patience, max_reductions=cfg.max_reductions)
