@@ -79,7 +79,7 @@ def _assert_identical(a, b):
 
 def test_interrupted_and_resumed_run_ends_with_identical_weights(train_main, tmp_path, monkeypatch, capsys):
     straight, pieces = tmp_path / "straight", tmp_path / "pieces"
-    common = SMALL + ["--no-figures", "--seed", "3"]
+    common = SMALL + ["--no-figures", "--seed", "3", "--erase", "0.5"]  # erasing's draws resume too
     assert train_main(common + ["--epochs", "2", "--out", str(straight)]) == 0
     # 1 epoch, then resume; Ctrl-C (a real SIGINT) after batch 4 of epoch 2; then resume again
     assert train_main(common + ["--epochs", "1", "--out", str(pieces)]) == 0
@@ -199,6 +199,18 @@ def test_help_explains_every_option():
     assert (defaults["batch_size"], defaults["lr"], defaults["momentum"]) == (128, 0.01, 0.9)
     assert (defaults["weight_decay"], defaults["max_reductions"], defaults["bias_init"]) == (5e-4, 3, 1.0)
     assert defaults["dropout"] == 0.5                                  # §4.2
+
+
+def test_erase_option_changes_the_training_crops_is_recorded_and_checked(train_main, tmp_path, capsys):
+    for name, extra in (("plain", []), ("erased", ["--erase", "0.5"])):
+        assert train_main(SMALL + ["--no-figures", "--epochs", "1", "--out", str(tmp_path / name)] + extra) == 0
+    plain, erased = (json.loads((tmp_path / name / "metrics.jsonl").read_text().splitlines()[0])
+                     for name in ("plain", "erased"))
+    assert erased["train_loss"] != plain["train_loss"]
+    assert load_checkpoint(tmp_path / "erased" / "checkpoint.npz")["config"]["erase"] == 0.5
+    capsys.readouterr()
+    assert train_main(SMALL + ["--no-figures", "--erase", "1.5", "--out", str(tmp_path / "bad")]) == 2
+    assert "random erasing needs a probability in (0, 1]" in capsys.readouterr().err
 
 
 def test_padding_default_depends_on_the_dataset_and_an_explicit_pad_wins():
