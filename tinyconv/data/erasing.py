@@ -10,10 +10,10 @@ Fashion-MNIST, 4.01% down to 3.65% for their best net).
 Here the rectangle covers a fraction of the crop drawn uniformly from ``area`` (0.02-0.4, as
 in their paper), with an aspect ratio h/w drawn log-uniformly between ``aspect`` and
 1/``aspect`` (0.3), clipped to the crop and placed uniformly where it fits. Its pixels become
-the training set's mean image there, which is 0 after §2's mean subtraction (their "mean
-value" variant; their default fills random values, which they found about as good). The draws come from the batch's generator after the crops', flips' and
-colour shifts', so a run without erasing draws the same crops as before, and an interrupted
-run resumes bit for bit.
+the training set's mean image there, which is 0 after §2's mean subtraction: their "mean
+value" variant (their default fills random values, which they found about as good). The
+draws come from the batch's generator after the crops', flips' and colour shifts', so a run
+without erasing draws the same crops as before, and an interrupted run resumes bit for bit.
 """
 from __future__ import annotations
 
