@@ -14,9 +14,10 @@ It imports the installed package: run `pip install -e .` in the clone first (REA
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
-from tinyconv import distributed
+from tinyconv import distributed, models
 from tinyconv.train.checkpoint import CheckpointError
 from tinyconv.train.datasets import DATASETS, DEFAULT_MODEL
 from tinyconv.train.initialisation import INITS
@@ -55,6 +56,11 @@ def parser() -> argparse.ArgumentParser:
                       help="random erasing (Zhong et al. 2017, not in the paper): each training crop loses a "
                            "random rectangle of 2-40%% of its area to the mean image with probability P "
                            "(default: %(default)s, off; crops made on the CPU only)")
+    data.add_argument("--no-augment", dest="augment", action="store_false",
+                      help="train on centre crops: no random crops, mirrors or colour noise (§4.1 off)")
+    data.add_argument("--train-eval-images", type=int, default=d.train_eval_images, metavar="N",
+                      help="after every epoch also measure the errors of N (seeded) training images, centre crops, "
+                           "dropout off: how well the net fits its training set (default: %(default)s, off)")
     data.add_argument("--workers", type=int, default=d.workers, metavar="N",
                       help="threads preparing the next batches while the net trains (§4.1; 0: in the main "
                            "thread; default: %(default)s)")
@@ -64,14 +70,19 @@ def parser() -> argparse.ArgumentParser:
     data.add_argument("--ten-crop", action="store_true",
                       help="validate on the ten crops of §4.1 (corners, centre, mirrored; softmax averaged)")
     net = p.add_argument_group("model and hardware")
-    net.add_argument("--model", metavar="NAME", help="a name from tinyconv.models.available_models(); default by dataset: " +
-                     ", ".join(f"{k} -> {v}" for k, v in DEFAULT_MODEL.items()))
+    net.add_argument("--model", metavar="NAME", choices=models.available_models(),
+                     help="one of " + ", ".join(models.available_models()) + "; default by dataset: " +
+                     ", ".join(f"{k} -> {v}" for k, v in DEFAULT_MODEL.items()) + " (up to 48 px: alexnet-cifar, "
+                     "up to 128 px: alexnet-64, larger: alexnet)")
+    net.add_argument("--model-option", dest="model_options", action="append", type=model_option, default=[],
+                     metavar="KEY=VALUE", help="an option of the model's class, e.g. lrn=false or pool_size=2 "
+                     "(convnet-cifar), activation=tanh (fourlayer-cifar); repeat for several")
     net.add_argument("--bias-init", type=float, default=d.bias_init, metavar="B",
                      help="initial bias of conv2, conv4, conv5 and the hidden FC layers (§5: 1; Caffe: 0.1; "
-                          "default: %(default)s); weights start from N(0, 0.01) as in §5")
+                          "default: the model's own, 1 for the AlexNet family)")
     net.add_argument("--dropout", type=float, default=d.dropout, metavar="P",
                      help="probability of zeroing each output of the two hidden FC layers in training "
-                          "(§4.2: 0.5; default: %(default)s)")
+                          "(§4.2: 0.5; default: the model's own, 0.5 for the AlexNet family)")
     net.add_argument("--init", choices=INITS, default=d.init,
                      help="paper: every weight from N(0, 0.01) (§5); he: conv1 and the last layer as in the "
                           "paper, the hidden layers from N(0, 2/fan_in) (He et al. 2015), for narrow nets where "
@@ -97,13 +108,17 @@ def parser() -> argparse.ArgumentParser:
     opt.add_argument("--weight-decay", type=float, default=d.weight_decay, metavar="WD",
                      help="the 0.0005 in that update (paper and default: %(default)s)")
     opt.add_argument("--patience", type=int, default=d.patience, metavar="E",
-                     help="epochs without a lower validation top-1 error before the learning rate is divided by 10 "
-                          "(§5: 'when the validation error rate stopped improving'; default: %(default)s)")
+                     help="epochs in a row without a lower validation top-1 error before the learning rate is divided "
+                          "by 10 (§5: 'when the validation error rate stopped improving'; default: %(default)s, so "
+                          "that one noisy epoch does not divide it; --patience 1 is the paper's literal rule)")
     opt.add_argument("--max-reductions", type=int, default=d.max_reductions, metavar="K",
                      help="divisions by 10 before training stops at the next plateau (paper and default: %(default)s)")
+    opt.add_argument("--lr-drops", type=epoch_list, default=d.lr_drops, metavar="E1,E2,...",
+                     help="divide the learning rate by 10 after these epochs instead of watching the validation "
+                          "error (a fixed budget for comparisons; 'none': a constant rate; default: the §5 rule above)")
     opt.add_argument("--epochs", type=int, default=d.epochs, metavar="E",
-                     help="at most this many epochs (paper: about 90; default: %(default)s, a few minutes on "
-                          "a 2-core CPU with the default dataset)")
+                     help="at most this many epochs (paper: about 90; default: 6 on the embedded dataset, a few "
+                          "minutes on a 2-core CPU, and 30 on the others)")
     opt.add_argument("--seed", type=int, default=d.seed, help="seeds the weights, the order, the crops, dropout "
                      "and the images shown in the figures (default: %(default)s)")
     run = p.add_argument_group("output")
@@ -120,8 +135,30 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def model_option(text: str) -> tuple:
+    """``KEY=VALUE`` -> (key, value), the value read as JSON where it can be (false, 2, 0.5), else a string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. lrn=false), got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def epoch_list(text: str) -> tuple:
+    """``20,26`` -> (20, 26); ``none`` -> () (a constant learning rate)."""
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        return tuple(int(e) for e in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected epoch numbers separated by commas (e.g. 20,26), got {text!r}")
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    args.model_options = dict(args.model_options)
     try:
         comm = distributed.init(args.comm)  # under `mpirun -n N`: N ranks, data parallel; else one process
     except (RuntimeError, ValueError) as exc:

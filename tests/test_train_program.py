@@ -197,8 +197,11 @@ def test_help_explains_every_option():
         assert option in text
     defaults = {a.dest: a.default for a in options}  # the paper's hyperparameters (§5)
     assert (defaults["batch_size"], defaults["lr"], defaults["momentum"]) == (128, 0.01, 0.9)
-    assert (defaults["weight_decay"], defaults["max_reductions"], defaults["bias_init"]) == (5e-4, 3, 1.0)
-    assert defaults["dropout"] == 0.5                                  # §4.2
+    assert (defaults["weight_decay"], defaults["max_reductions"]) == (5e-4, 3)
+    # --bias-init and --dropout leave the model's own values: §5's biases of 1 and §4.2's p = 0.5 for the family
+    assert (defaults["bias_init"], defaults["dropout"]) == (None, None)
+    family = _example("train_alexnet").models.create("alexnet-28", 10)
+    assert (float(family.conv2.bias.data[0]), family.drop6.p) == (1.0, 0.5)
 
 
 def test_erase_option_changes_the_training_crops_is_recorded_and_checked(train_main, tmp_path, capsys):
@@ -252,18 +255,22 @@ def test_averaging_checkpoints_reports_each_net_and_their_mean_prediction(train_
 
 def test_averaging_refuses_nets_evaluated_on_other_images(train_main, tmp_path, capsys):
     from tinyconv.train.evaluation import evaluate_average
-    other = tmp_path / "seed1"  # another seed draws another 48 validation images
-    first = tmp_path / "seed0"
+    first, other, fewer = tmp_path / "seed0", tmp_path / "seed1", tmp_path / "val40"
     assert train_main(SMALL + ["--no-figures", "--epochs", "1", "--out", str(first)]) == 0
     assert train_main(SMALL + ["--no-figures", "--epochs", "1", "--seed", "1", "--out", str(other)]) == 0
-    paths = [str(first / "checkpoint.npz"), str(other / "checkpoint.npz")]
-    assert _example("evaluate").main(paths + ["--no-progress", "--backend", "numpy"]) == 2
+    small_val = [a if a != "48" else "40" for a in SMALL]              # another 40 validation images
+    assert train_main(small_val + ["--no-figures", "--epochs", "1", "--out", str(fewer)]) == 0
+    paths = [str(p / "checkpoint.npz") for p in (first, other, fewer)]
+    # --val-images draws the same 48 images whatever the seed: nets of two seeds average
+    assert _example("evaluate").main(paths[:2] + ["--no-progress", "--backend", "numpy"]) == 0
+    capsys.readouterr()
+    assert _example("evaluate").main([paths[0], paths[2], "--no-progress", "--backend", "numpy"]) == 2
     err = capsys.readouterr().err
-    assert "is evaluated on other images than" in err and "same --seed and --val-images" in err
-    # the hint works: both nets on all 1,000 validation images of the embedded set, not on their 48
-    results = evaluate_average(paths, backend="numpy", val_images=10 ** 6, workers=1, show=False,
+    assert "is evaluated on other images than" in err and "the same --val-images" in err
+    # the hint works: both nets on all 1,000 validation images of the embedded set
+    results = evaluate_average([paths[0], paths[2]], backend="numpy", val_images=10 ** 6, workers=1, show=False,
                                say=lambda line: None)
-    assert set(results) == set(paths) | {"average"}
+    assert set(results) == {paths[0], paths[2], "average"}
     with pytest.raises(ValueError, match="at least two checkpoints"):
         evaluate_average(paths[:1], backend="numpy", show=False)
 

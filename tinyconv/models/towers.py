@@ -101,6 +101,8 @@ class Step(NamedTuple):
 class Layers(Module):
     """A Module whose named layers run in the order they were added."""
 
+    input_shape: tuple = None   # (C, H, W) of one input image, where the model fixes it
+
     def __init__(self):
         super().__init__()
         self.layer_names = []
@@ -108,6 +110,33 @@ class Layers(Module):
     def add(self, name: str, layer: Module) -> None:
         setattr(self, name, layer)
         self.layer_names.append(name)
+
+    def weighted_layers(self):
+        """(name, layer) for each layer with a weight (the conv and FC layers), in order."""
+        return [(name, getattr(self, name)) for name in self.layer_names
+                if getattr(getattr(self, name), "weight", None) is not None]
+
+    def check_input(self, x) -> None:
+        """Raise a ValueError naming the shape the model needs when ``x`` has another."""
+        want = self.input_shape
+        if want is not None and (x.ndim != 4 or tuple(x.shape[1:]) != tuple(want)):
+            raise ValueError(f"{type(self).__name__} needs inputs of shape (N, {want[0]}, {want[1]}, {want[2]}) "
+                             f"(NCHW), got shape {tuple(x.shape)}")
+
+    def walk(self, x):
+        """Run the layers one by one, yielding a :class:`Step` after each."""
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        self.check_input(x)
+        for name in self.layer_names:
+            layer = getattr(self, name)
+            x = layer(x)
+            yield Step(name, (layer,), (x,))
+
+    def forward(self, x):
+        """Class scores (N, num_classes) of images x (N, C, H, W); softmax is in the loss."""
+        for step in self.walk(x):
+            pass
+        return step.outputs[0]
 
 
 def dropout_seed(seed: int, layer: int) -> int:
@@ -173,17 +202,5 @@ class TwoTowerNet(Layers):
         """(C, H, W) of one input image."""
         return (self.spec.in_channels, self.spec.input_size, self.spec.input_size)
 
-    def walk(self, x):
-        """Run the layers one by one, yielding a :class:`Step` after each."""
-        x = x if isinstance(x, Tensor) else Tensor(x)
+    def check_input(self, x) -> None:
         self.spec.check_input(x)
-        for name in self.layer_names:
-            layer = getattr(self, name)
-            x = layer(x)
-            yield Step(name, (layer,), (x,))
-
-    def forward(self, x):
-        """Class scores (N, num_classes) of images x (N, C, H, W); softmax is in the loss."""
-        for step in self.walk(x):
-            pass
-        return step.outputs[0]

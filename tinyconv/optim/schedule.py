@@ -39,6 +39,7 @@ class PlateauSchedule:
         if not (isinstance(max_reductions, int) and max_reductions >= 0):
             raise ValueError(f"max_reductions must be an integer >= 0, got {max_reductions!r}")
         self.optimizer = optimizer
+        self.reason = "validation error stopped improving (§5)"
         self.factor, self.patience, self.threshold = factor, patience, threshold
         self.max_reductions = max_reductions
         self.best = math.inf
@@ -82,3 +83,48 @@ class PlateauSchedule:
         self.bad_epochs = int(state["bad_epochs"])
         self.reductions = int(state["reductions"])
         self.finished = bool(state["finished"])
+
+
+class MilestoneSchedule:
+    """Multiply every group's learning rate by ``factor`` after the epochs listed in ``milestones``.
+
+    A fixed schedule instead of §5's plateau rule, for comparisons in which every net should get
+    the same budget whatever its validation error does (``--lr-drops 20,26``; no milestones: a constant
+    rate, ``--lr-drops none``). Same interface as
+    :class:`PlateauSchedule`: :meth:`step` once per epoch (the error is only checked for NaN),
+    ``finished`` (never: the run's --epochs ends it), ``reductions``, state dicts.
+    """
+
+    def __init__(self, optimizer, milestones, factor: float = 0.1):
+        milestones = [int(m) for m in milestones]
+        if milestones and (min(milestones) < 1 or sorted(set(milestones)) != milestones):
+            raise ValueError(f"milestones are increasing epoch numbers >= 1 (e.g. 20,26), got {milestones}")
+        if not 0 < factor < 1:
+            raise ValueError(f"factor must be in (0, 1) (the paper divides by 10: 0.1), got {factor}")
+        self.optimizer, self.milestones, self.factor = optimizer, milestones, factor
+        self.reason = f"a fixed drop after epochs {','.join(map(str, milestones))}"
+        self.epochs = 0
+        self.reductions = 0
+        self.finished = False
+
+    def step(self, val_error: float) -> bool:
+        """Record the end of an epoch; True when the learning rate was reduced after it."""
+        if math.isnan(float(val_error)):
+            raise ValueError("validation error is NaN: the model has diverged; lower the learning rate")
+        self.epochs += 1
+        if self.epochs not in self.milestones:
+            return False
+        for group in self.optimizer.param_groups:
+            group["lr"] *= self.factor
+        self.reductions += 1
+        return True
+
+    def state_dict(self) -> dict:
+        return {"epochs": self.epochs, "reductions": self.reductions}
+
+    def load_state_dict(self, state: dict) -> None:
+        missing = [k for k in ("epochs", "reductions") if k not in state]
+        if missing:
+            raise ValueError(f"MilestoneSchedule.load_state_dict: missing keys {missing} (was the checkpoint "
+                             "written with the plateau schedule? resume it without --lr-drops)")
+        self.epochs, self.reductions = int(state["epochs"]), int(state["reductions"])

@@ -24,11 +24,55 @@ from .. import data
 
 DATASETS = ("fashion-mnist-mini", "fashion-mnist", "cifar10", "imagenette", "folder")
 DEFAULT_MODEL = {"fashion-mnist-mini": "alexnet-28", "fashion-mnist": "alexnet-28", "cifar10": "alexnet-cifar",
-                 "imagenette": "alexnet", "folder": "alexnet"}
+                 "imagenette": "alexnet", "folder": "by image size"}
+FOLDER_MODELS = ((48, "alexnet-cifar"), (128, "alexnet-64"))   # shorter side up to N px -> model; larger: alexnet
+DEFAULT_EPOCHS = {"fashion-mnist-mini": 6}                     # other datasets: 30
 
 
-def load_datasets(name: str, data_dir=None, download: bool = False, resize: int = 256):
-    """(train, validation) datasets; for Fashion-MNIST and CIFAR-10 the test split is the validation set."""
+def default_model(dataset: str, data_dir=None) -> str:
+    """The model a dataset trains when --model is not given. For ``folder`` it goes by the size of the
+    first training image: alexnet-cifar for CIFAR-sized images (up to 48 px), alexnet-64 up to 128 px,
+    AlexNet itself above."""
+    if dataset != "folder" or data_dir is None:
+        return DEFAULT_MODEL.get(dataset, "alexnet")
+    first = data.ImageFolder(_split_folder(data_dir, ("train",)), resize=None, cache_size=0)
+    side = min(first[0][0].shape[:2])
+    return next((name for most, name in FOLDER_MODELS if side <= most), "alexnet")
+
+
+def default_epochs(dataset: str) -> int:
+    """The epochs a run on ``dataset`` trains when --epochs is not given: 6 on the embedded set, else 30."""
+    return DEFAULT_EPOCHS.get(dataset, 30)
+
+
+PAPER_RESIZE = 256   # §2: every image rescaled to 256 x 256; §4.1 cuts the training crops out of those
+
+
+def stored_size(input_size: int) -> int:
+    """The side that images of folder datasets (imagenette, folder) are rescaled to, for ``input_size`` px nets.
+
+    AlexNet (227 px inputs) crops images rescaled to 256 (§2, §4.1). The small members take images
+    rescaled to their own input size, which :func:`make_loaders` pads so that the random crops become
+    random shifts (module docstring): cut out of 256 px images, their 32 or 64 px crops would each
+    show an eighth or a quarter of the picture's width.
+    """
+    return PAPER_RESIZE if input_size > PAPER_RESIZE // 2 else input_size
+
+
+def _split_folder(data_dir, names) -> str:
+    """The first of ``data_dir``/``names`` that exists (a clear error naming the layout otherwise)."""
+    for name in names:
+        if os.path.isdir(os.path.join(data_dir, name)):
+            return os.path.join(data_dir, name)
+    raise FileNotFoundError(f"--data-dir {data_dir} has no {' or '.join(names)} folder: --dataset folder expects "
+                            f"{data_dir}/train/<class>/* and {data_dir}/val/<class>/* (or test/ in place of val/)")
+
+
+def load_datasets(name: str, data_dir=None, download: bool = False, resize: int = PAPER_RESIZE):
+    """(train, validation) datasets; for Fashion-MNIST and CIFAR-10 the test split is the validation set.
+
+    ``resize`` is the side images of the folder datasets are rescaled to (:func:`stored_size`).
+    """
     if name == "fashion-mnist-mini":
         return data.fashion_mnist_mini(train=True), data.fashion_mnist_mini(train=False)
     if name == "fashion-mnist":
@@ -42,8 +86,8 @@ def load_datasets(name: str, data_dir=None, download: bool = False, resize: int 
     if name == "folder":
         if data_dir is None:
             raise ValueError("--dataset folder needs --data-dir DIR holding DIR/train/<class>/* and DIR/val/<class>/*")
-        return (data.ImageFolder(os.path.join(data_dir, "train"), resize=resize),
-                data.ImageFolder(os.path.join(data_dir, "val"), resize=resize))
+        return (data.ImageFolder(_split_folder(data_dir, ("train",)), resize=resize),
+                data.ImageFolder(_split_folder(data_dir, ("val", "test")), resize=resize))
     raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
 
 
@@ -76,6 +120,7 @@ def limit(dataset, count: int | None, seed: int):
     return Subset(dataset, chosen, f"first{count}of{len(dataset)}seed{seed}")
 
 
+VAL_SEED = 0         # --val-images draws the same images whatever --seed: nets of other seeds can be compared
 HOLDOUT_STREAM = 1   # keeps the held-out draw apart from limit()'s draw of the same count
 
 
@@ -98,16 +143,16 @@ def hold_out(dataset, count: int, seed: int):
 
 
 def choose_splits(dataset: str, data_dir=None, *, train_images: int | None, val_images: int | None,
-                  holdout: int, seed: int, download: bool = False):
+                  holdout: int, seed: int, input_size: int, download: bool = False):
     """(train, validation, test or None): the images a run trains on, watches, and is tested on at the end.
 
     Without ``holdout`` the dataset's own validation split (the test set of Fashion-MNIST and
     CIFAR-10), limited to ``val_images``, is the validation set and there is no separate test
     set. With ``holdout`` N, N of the (``train_images``) training images are the validation set
-    (:func:`hold_out`) and that split is the test set.
+    (:func:`hold_out`) and that split is the test set. ``input_size`` is the net's (:func:`stored_size`).
     """
-    train, val = load_datasets(dataset, data_dir, download)
-    train, val = limit(train, train_images, seed), limit(val, val_images, seed)
+    train, val = load_datasets(dataset, data_dir, download, stored_size(input_size))
+    train, val = limit(train, train_images, seed), limit(val, val_images, VAL_SEED)
     if not holdout:
         return train, val, None
     train, held = hold_out(train, holdout, seed)
@@ -119,8 +164,8 @@ def pad_images(dataset, pad: int):
     if pad == 0:
         return dataset
     images = getattr(dataset, "images", None)
-    if not isinstance(images, np.ndarray):
-        raise ValueError(f"{dataset.name}: padding needs an in-memory dataset; use --pad 0")
+    if not isinstance(images, np.ndarray):   # images read from files (--dataset folder): decode them all now
+        images = data.gather(dataset, np.arange(len(dataset)))[0]
     padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
     return data.ArrayDataset(padded, dataset.labels, dataset.classes, name=f"{dataset.name}-pad{pad}")
 
@@ -148,6 +193,7 @@ class Loaders(NamedTuple):
     train_loader: data.DataLoader
     val_loader: data.DataLoader
     test_loader: data.DataLoader | None
+    train_eval_loader: data.DataLoader | None
     train: object
     val: object
     eval_transform: object
@@ -156,7 +202,7 @@ class Loaders(NamedTuple):
 def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, workers: int, device,
                  ten_crop: bool = False, pad: int | None = None, eval_batch_size: int | None = None,
                  rank: int = 0, world_size: int = 1, transform_on_device: bool = False, test=None,
-                 erase: float = 0.0) -> Loaders:
+                 erase: float = 0.0, augment: bool = True, train_eval: int = 0) -> Loaders:
     """The :class:`Loaders` of a net taking ``input_size`` px inputs; ``test`` (optional) is evaluated as ``val`` is.
 
     ``pad=None`` pads by :func:`default_pad` when the stored images are no larger than the input.
@@ -165,6 +211,9 @@ def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, wor
     :func:`~tinyconv.train.loop.evaluate` then adds up over the ranks. ``transform_on_device``: the
     loaders crop on ``device`` (:class:`~tinyconv.data.DataLoader`). ``erase``: the probability that a
     training crop loses a random rectangle (:class:`~tinyconv.data.RandomErasing`, not in the paper).
+    ``augment=False`` trains on the centre crops (no random crops, mirrors or colour noise: Figure 1's
+    "no regularization of any kind"). ``train_eval`` > 0 adds a loader of that many (seeded) training
+    images with the test-time transform, whose errors are the net's own fit of its training set.
     """
     if image_size(train) < input_size:
         raise ValueError(f"the images are {image_size(train)} px but the model takes {input_size} px inputs: "
@@ -176,13 +225,19 @@ def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, wor
     mean = data.mean_image(train)
     channels = train[0][0].shape[-1]
     lighting = data.PCALighting(*data.rgb_pca(train)) if channels == 3 else None
-    augment = data.RandomCropFlip(input_size, mean, lighting, erasing=data.RandomErasing(erase) if erase else None)
     evaluate = (data.TenCrop if ten_crop else data.CenterCrop)(input_size, mean)
+    if augment:
+        training = data.RandomCropFlip(input_size, mean, lighting, erasing=data.RandomErasing(erase) if erase else None)
+    elif erase:
+        raise ValueError("--erase changes the training crops, which --no-augment turns off: use one of the two")
+    else:
+        training = data.CenterCrop(input_size, mean)
     shared = dict(seed=seed, num_workers=workers, device=device, rank=rank, world_size=world_size,
                   transform_on_device=transform_on_device)
-    train_loader = data.DataLoader(train, batch_size, augment, shuffle=True, drop_last=True, **shared)
+    train_loader = data.DataLoader(train, batch_size, training, shuffle=True, drop_last=True, **shared)
 
     def evaluation_loader(dataset):
         return data.DataLoader(dataset, eval_batch_size or batch_size, evaluate, shuffle=False, **shared)
     test_loader = None if test is None else evaluation_loader(pad_images(test, pad))
-    return Loaders(train_loader, evaluation_loader(val), test_loader, train, val, evaluate)
+    train_eval_loader = evaluation_loader(limit(train, train_eval, seed)) if train_eval else None
+    return Loaders(train_loader, evaluation_loader(val), test_loader, train_eval_loader, train, val, evaluate)

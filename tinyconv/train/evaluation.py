@@ -47,7 +47,7 @@ class _Restored:
         own_split_images = val_images if split == "val" and val_images is not None else cfg.val_images
         self.train_set, watched, test = choose_splits(  # the mean image (§2) comes from train_set
             cfg.dataset, cfg.data_dir, train_images=cfg.train_images, val_images=own_split_images,
-            holdout=cfg.holdout, seed=cfg.seed)
+            holdout=cfg.holdout, seed=cfg.seed, input_size=state["input_size"])
         self.train_set = limit(self.train_set, state.get("train_count"), cfg.seed)  # as cut for MPI ranks
         if split == "holdout" and test is None:
             raise ValueError(f"{path} was trained without --holdout, so no training images were held out: "
@@ -94,6 +94,14 @@ def evaluate_checkpoint(path, *, data_dir=None, backend: str = "auto", batch_siz
     return results
 
 
+def predictions(path, *, data_dir=None, backend: str = "auto", batch_size: int = 128, ten_crop: bool = False,
+                workers: int = 2, show: bool = True, say=print) -> tuple[np.ndarray, np.ndarray]:
+    """Log-probabilities (N, K) and labels (N,) of the checkpoint's net on its validation images, centre
+    crops or the ten crops of §4.1: what :func:`evaluate_average` and the §6 experiment average."""
+    net = _Restored(path, data_dir=data_dir, backend=backend, split="val", val_images=None, say=say)
+    return predict_all(net.model, net.loader(ten_crop, batch_size, workers), desc="predict", show=show)
+
+
 def evaluate_average(paths, *, data_dir=None, backend: str = "auto", batch_size: int = 128, split: str = "val",
                      val_images: int | None = None, workers: int = 2, show: bool = True, say=print) -> dict:
     """Each checkpoint's errors and those of the average of their softmax outputs (§6).
@@ -102,8 +110,8 @@ def evaluate_average(paths, *, data_dir=None, backend: str = "auto", batch_size:
     on ILSVRC-2012, against 18.2% for one net). Here the softmax outputs (for ten crops, each net's
     average over the crops) are averaged over the nets, in log space (log-sum-exp) so that no small
     probability underflows. The nets must have been trained on the same dataset and be evaluated on
-    the same images in the same order (same ``--seed`` and ``--val-images``, or here a
-    ``val_images`` at least the size of the validation set, which takes all of it); each keeps its
+    the same images in the same order (the same ``--val-images``, which draws the same images whatever
+    the seed, or here a ``val_images`` at least the size of the validation set); each keeps its
     own preprocessing (mean image, padding). Returns
     {path: {"centre": ..., "ten_crop": ...}, ..., "average": {"centre": ..., "ten_crop": ...}}.
     """
@@ -122,8 +130,8 @@ def evaluate_average(paths, *, data_dir=None, backend: str = "auto", batch_size:
             log_p, y = predict_all(net.model, net.loader(ten, batch_size, workers), desc=name, show=show)
             if name in labels and (log_p.shape != summed[name].shape or not np.array_equal(y, labels[name])):
                 raise ValueError(f"{path} is evaluated on other images than {paths[0]} ({len(y)} against "
-                                 f"{len(labels[name])}, or in another order): train the nets with the same --seed "
-                                 "and --val-images, or give a --val-images here at least the size of the "
+                                 f"{len(labels[name])}, or in another order): train the nets with the same "
+                                 "--val-images, or give a --val-images here at least the size of the "
                                  "validation set, to evaluate every net on all of it")
             summed[name] = log_p if name not in summed else np.logaddexp(summed[name], log_p)  # log(sum of p)
             labels[name] = y

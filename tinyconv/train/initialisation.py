@@ -27,12 +27,19 @@ from .. import init
 
 INITS = ("auto", "paper", "he")
 PAPER_INIT_MODELS = ("alexnet", "alexnet-split")  # wide enough for N(0, 0.01) everywhere
+OWN_INIT_MODELS = ("fourlayer-cifar",)             # draw their own fan-in scaled weights (models/cifar.py)
 
 
 def resolve(choice: str, model_name: str) -> str:
-    """``"paper"`` or ``"he"``; ``"auto"`` is the paper's for AlexNet itself and he for the small family."""
+    """``"paper"``, ``"he"`` or ``"own"`` (the model's constructor draws its own weights); ``"auto"`` is the
+    paper's for AlexNet itself, the model's own where it has one, and he for the other small nets."""
     if choice not in INITS:
         raise ValueError(f"--init must be one of {', '.join(INITS)}, got {choice!r}")
+    if model_name in OWN_INIT_MODELS:
+        if choice != "auto":
+            raise ValueError(f"--model {model_name} draws its own initialisation (tinyconv/models/cifar.py): "
+                             f"leave out --init {choice}")
+        return "own"
     if choice == "auto":
         return "paper" if model_name in PAPER_INIT_MODELS else "he"
     return choice

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from .. import backend, distributed, models
-from ..optim import SGD, PlateauSchedule
+from ..optim import SGD, MilestoneSchedule, PlateauSchedule
 from . import checkpoint, initialisation
-from .datasets import DEFAULT_MODEL, choose_splits, dataset_pad, limit, make_loaders
+from .datasets import choose_splits, dataset_pad, default_epochs, default_model, limit, make_loaders
 from .figures import write_figures
 from .guards import LossGuard, NonFiniteLoss
 from .interrupt import Interrupt
@@ -35,18 +35,20 @@ class TrainConfig:
     data_dir: str | None = None
     download: bool = False
     model: str | None = None
+    model_options: dict = field(default_factory=dict)
     backend: str = "auto"
     devices: str | None = None
     batch_size: int = 128
     lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    patience: int = 1
+    patience: int = 3
     max_reductions: int = 3
-    epochs: int = 6
+    lr_drops: tuple | None = None
+    epochs: int | None = None
     seed: int = 0
-    bias_init: float = 1.0
-    dropout: float = 0.5
+    bias_init: float | None = None
+    dropout: float | None = None
     init: str = "auto"
     out: str | None = None
     resume: str | None = None
@@ -56,6 +58,8 @@ class TrainConfig:
     ten_crop: bool = False
     pad: int | None = None
     erase: float = 0.0
+    augment: bool = True
+    train_eval_images: int = 0
     train_images: int | None = None
     val_images: int | None = None
     holdout: int = 0
@@ -109,14 +113,37 @@ def build_model(cfg: TrainConfig, name: str, num_classes: int, devices: list[str
         if name not in ("alexnet", "alexnet-split"):
             raise ValueError(f"--devices with {len(devices)} GPUs splits the paper's AlexNet (§3.2); "
                              f"--model {name} runs on one device")
-        model = models.SplitAlexNet(num_classes=num_classes, devices=tuple(devices), seed=cfg.seed,
-                                    bias_init=cfg.bias_init, dropout=cfg.dropout)
+        model = models.SplitAlexNet(num_classes=num_classes, devices=tuple(devices), **model_options(cfg, "alexnet"))
     else:
-        model = models.create(name, num_classes, seed=cfg.seed, bias_init=cfg.bias_init,
-                              dropout=cfg.dropout).to(devices[0])
+        model = models.create(name, num_classes, **model_options(cfg, name)).to(devices[0])
     if initialisation.resolve(cfg.init, name) == "he":
         initialisation.he_hidden_layers(model, cfg.seed)
     return model
+
+
+def model_options(cfg: TrainConfig, name: str) -> dict:
+    """The options ``cfg`` gives model ``name``: the seed, --bias-init and --dropout where set, --model-option.
+
+    An option the model does not take is refused, naming the options it does take.
+    """
+    options = {"seed": cfg.seed, **cfg.model_options}
+    for option, flag in (("bias_init", "--bias-init"), ("dropout", "--dropout")):
+        value = getattr(cfg, option)
+        if value is None:
+            continue
+        if option not in models.options_of(name):
+            raise ValueError(f"{flag} does not apply to --model {name}, which has no {option.replace('_', ' ')} "
+                             f"option (its options: {', '.join(models.options_of(name))})")
+        options[option] = value
+    return options
+
+
+def make_schedule(cfg: TrainConfig, optimizer):
+    """§5's rule (divide by 10 when the validation error stops improving), or fixed epochs (``cfg.lr_drops``;
+    empty: a constant rate)."""
+    if cfg.lr_drops is not None:
+        return MilestoneSchedule(optimizer, cfg.lr_drops, factor=0.1)
+    return PlateauSchedule(optimizer, factor=0.1, patience=cfg.patience, max_reductions=cfg.max_reductions)
 
 
 def default_out(cfg: TrainConfig, model_name: str) -> str:
@@ -143,14 +170,15 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
     gradients are averaged before each update; only rank 0 prints and writes files.
     """
     comm = comm or distributed.init()
-    cfg = replace(cfg, pad=dataset_pad(cfg.dataset, cfg.pad))  # stored resolved: evaluate.py crops the same
+    cfg = replace(cfg, pad=dataset_pad(cfg.dataset, cfg.pad),  # stored resolved: evaluate.py crops the same
+                  epochs=cfg.epochs if cfg.epochs is not None else default_epochs(cfg.dataset))
     if not comm.is_root:
         say, cfg = (lambda *_: None), replace(cfg, progress=False, figures=False)
     devices = distributed.rank_devices(choose_devices(cfg, say), comm)
-    name = cfg.model or DEFAULT_MODEL[cfg.dataset]
+    name = cfg.model or default_model(cfg.dataset, cfg.data_dir)
     train_set, val_set, test_set = choose_splits(cfg.dataset, cfg.data_dir, train_images=cfg.train_images,
                                                  val_images=cfg.val_images, holdout=cfg.holdout, seed=cfg.seed,
-                                                 download=cfg.download)
+                                                 input_size=models.input_size(name), download=cfg.download)
     train_set = limit(train_set, len(train_set) - len(train_set) % comm.world_size, cfg.seed)  # equal shards
     model = build_model(cfg, name, train_set.num_classes, devices)
     comm.broadcast_parameters(model)
@@ -159,14 +187,15 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
     if len(train_set) < cfg.batch_size:
         raise ValueError(f"{len(train_set)} training images are fewer than one batch of {cfg.batch_size}: "
                          "lower --batch-size or use more images")
-    train_loader, val_loader, test_loader, train_set, val_set, eval_transform = make_loaders(
+    train_loader, val_loader, test_loader, train_eval_loader, train_set, val_set, eval_transform = make_loaders(
         train_set, val_set, input_size, batch_size=distributed.split_batch(cfg.batch_size, comm.world_size),
         seed=cfg.seed, workers=cfg.workers, device=devices[0], ten_crop=cfg.ten_crop, pad=cfg.pad,
         eval_batch_size=cfg.batch_size, rank=comm.rank, world_size=comm.world_size,
-        transform_on_device=cfg.augment_on_gpu, test=test_set, erase=cfg.erase)
+        transform_on_device=cfg.augment_on_gpu, test=test_set, erase=cfg.erase, augment=cfg.augment,
+        train_eval=cfg.train_eval_images)
     optimizer = distributed.GradientAveraging(
         SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay), comm)
-    schedule = PlateauSchedule(optimizer, factor=0.1, patience=cfg.patience, max_reductions=cfg.max_reductions)
+    schedule = make_schedule(cfg, optimizer)
     guard = LossGuard(train_set.num_classes, warn=say)
     rng = np.random.default_rng([cfg.seed, 1])  # picks the images shown in the figures
     out = cfg.out or default_out(cfg, name)
@@ -228,17 +257,20 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
                 break
             seconds = time.perf_counter() - started
             result = evaluate(model, val_loader, desc="validation", show=cfg.progress, communicator=comm)
+            fit = {} if train_eval_loader is None else evaluate(
+                model, train_eval_loader, desc="training images", show=cfg.progress, communicator=comm)
             lr = optimizer.param_groups[0]["lr"]
             loss_sum, errors, images = comm.allreduce_sum([progress.loss_sum, progress.errors, progress.images])
             if metrics is not None:
                 metrics.write({"epoch": epoch, "lr": lr, "train_loss": loss_sum / images,
                                "train_top1": errors / images, "val_loss": result["loss"],
                                "val_top1": result["top1"], "val_top5": result["top5"], "seconds": round(seconds, 2),
-                               "images_per_s": round(images / seconds, 1)})
+                               "images_per_s": round(images / seconds, 1),
+                               **{f"train_eval_{key}": value for key, value in fit.items()}})
             say(f"epoch {epoch}: train loss {loss_sum / images:.4f}, validation top-1 error "
                 f"{100 * result['top1']:.2f}%, top-5 {100 * result['top5']:.2f}% ({seconds:.1f} s)")
             if schedule.step(result["top1"]):
-                say(f"validation error stopped improving: learning rate {lr:g} -> {lr * 0.1:g} (§5)")
+                say(f"{schedule.reason}: learning rate {lr:g} -> {lr * 0.1:g}")
             progress = EpochProgress()
             save(epoch, progress)
             if cfg.figures:
