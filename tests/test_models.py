@@ -179,3 +179,52 @@ def test_registry_creates_models_by_name():
     np.testing.assert_array_equal(model.conv1.weight.data, AlexNetCIFAR(seed=3).conv1.weight.data)
     with pytest.raises(ValueError, match="unknown model 'resnet'; available: alexnet, alexnet-split"):
         create("resnet", 10)
+
+
+@pytest.mark.parametrize("lrn, pool_size", [(True, 3), (False, 3), (True, 2)])
+def test_convnet_cifar_matches_pytorch_written_out_by_hand(lrn, pool_size):
+    """The §3.3 net, with or without LRN, 3x3 or 2x2 pooling, computes what the same layers do in PyTorch."""
+    torch = pytest.importorskip("torch")
+    tnn = torch.nn
+    model = create("convnet-cifar", 10, lrn=lrn, pool_size=pool_size, seed=1, bias_init=0.5)
+    pool = lambda: tnn.MaxPool2d(pool_size, 2, padding=(pool_size - 1) // 2)                  # noqa: E731
+    norm = lambda: tnn.LocalResponseNorm(5, 5e-4, 0.75, 2.0) if lrn else tnn.Identity()      # alpha * n (§3.3)
+    twin = tnn.Sequential(tnn.Conv2d(3, 64, 5, padding=2), tnn.ReLU(), pool(), norm(),
+                          tnn.Conv2d(64, 64, 5, padding=2), tnn.ReLU(), norm(), pool(), tnn.Flatten(),
+                          tnn.Linear(4096, 384), tnn.ReLU(), tnn.Linear(384, 192), tnn.ReLU(), tnn.Linear(192, 10))
+    theirs = [m for m in twin if hasattr(m, "weight")]
+    with torch.no_grad():
+        for (_, layer), mirror in zip(model.weighted_layers(), theirs):
+            mirror.weight.copy_(torch.from_numpy(layer.weight.data))
+            mirror.bias.copy_(torch.from_numpy(layer.bias.data))
+        x = (np.random.default_rng(0).standard_normal((2, 3, 32, 32)) * 60).astype(np.float32)
+        expected = twin(torch.from_numpy(x)).numpy()
+    with no_grad():
+        np.testing.assert_allclose(model(x).data, expected, rtol=1e-4, atol=1e-5)
+    assert float(model.conv2.bias.data[0]) == 0.5 and float(model.conv1.bias.data[0]) == 0.0
+    assert ("norm1" in model.layer_names) == lrn
+
+
+def test_four_layer_net_shapes_and_fan_in_initialisation():
+    relu, tanh = (create("fourlayer-cifar", 10, activation=a, seed=2) for a in ("relu", "tanh"))
+    assert [name for name, _ in relu.weighted_layers()] == ["conv1", "conv2", "conv3", "fc4"]
+    assert sum(p.size for p in relu.parameters()) == 89_578
+    for net, gain in ((relu, 2.0), (tanh, 1.0)):          # He for ReLU, LeCun for tanh (§3.1 test)
+        stds = {name: float(layer.weight.data.std()) for name, layer in net.weighted_layers()}
+        assert stds["conv2"] == pytest.approx(np.sqrt(gain / 800), rel=0.05)
+        assert stds["fc4"] == pytest.approx(np.sqrt(gain / 1024), rel=0.05)
+        assert stds["conv1"] == pytest.approx(np.sqrt(gain / 75) / 64, rel=0.1)   # inputs of spread 64
+    x = (np.random.default_rng(0).standard_normal((2, 3, 32, 32)) * 64).astype(np.float32)
+    with no_grad():
+        steps = {s.name: s.outputs[0].data for s in tanh.walk(x)}
+    assert steps["pool3"].shape == (2, 64, 4, 4) and steps["fc4"].shape == (2, 10)
+    assert np.abs(steps["act1"]).max() < 1 and 0.1 < steps["act1"].std() < 0.9   # tanh starts unsaturated
+    with pytest.raises(ValueError, match="activation must be one of relu, tanh"):
+        create("fourlayer-cifar", 10, activation="sigmoid")
+
+
+def test_registry_refuses_options_a_model_does_not_take():
+    with pytest.raises(ValueError, match="model 'fourlayer-cifar' takes no option dropout; its options: activation"):
+        create("fourlayer-cifar", 10, dropout=0.5)
+    with pytest.raises(ValueError, match="pool_size is 3 .* or 2"):
+        create("convnet-cifar", 10, pool_size=4)

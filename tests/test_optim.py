@@ -7,7 +7,7 @@ import pytest
 
 from tinyconv import backend
 from tinyconv.nn import Parameter
-from tinyconv.optim import SGD, PlateauSchedule
+from tinyconv.optim import SGD, MilestoneSchedule, PlateauSchedule
 
 LR, M, WD = 0.05, 0.7, 0.01   # not the paper's 0.9 and 5e-4, so a hard-coded constant cannot hide
 
@@ -214,5 +214,32 @@ def test_schedule_rejects_bad_settings_and_nan():
         with pytest.raises(ValueError, match=message):
             _schedule(**kwargs)
     _, sched = _schedule()
+    with pytest.raises(ValueError, match="NaN"):
+        sched.step(math.nan)
+
+
+def test_milestone_schedule_divides_after_the_listed_epochs_only():
+    opt = SGD([Parameter(np.ones(1))], lr=0.01)
+    sched = MilestoneSchedule(opt, (2, 4))
+    assert [sched.step(0.5) for _ in range(6)] == [False, True, False, True, False, False]
+    assert opt.param_groups[0]["lr"] == pytest.approx(1e-4) and sched.reductions == 2 and not sched.finished
+    constant = SGD([Parameter(np.ones(1))], lr=0.01)
+    flat = MilestoneSchedule(constant, ())                 # --lr-drops none: a constant rate
+    assert not any(flat.step(e) for e in (0.9, 0.1, 0.9)) and constant.param_groups[0]["lr"] == 0.01
+
+
+def test_milestone_schedule_state_round_trip_and_bad_settings():
+    opt = SGD([Parameter(np.ones(1))], lr=1.0)
+    sched = MilestoneSchedule(opt, (3,))
+    sched.step(0.5)
+    sched.step(0.5)
+    again = MilestoneSchedule(opt, (3,))
+    again.load_state_dict(sched.state_dict())
+    assert again.step(0.5) is True and opt.param_groups[0]["lr"] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="written with the plateau schedule"):
+        again.load_state_dict(PlateauSchedule(opt).state_dict())
+    for milestones in ((0,), (5, 3), (2, 2)):
+        with pytest.raises(ValueError, match="increasing epoch numbers"):
+            MilestoneSchedule(opt, milestones)
     with pytest.raises(ValueError, match="NaN"):
         sched.step(math.nan)

@@ -319,3 +319,68 @@ def test_holdout_run_watches_held_out_images_and_tests_on_the_dataset_split(trai
         evaluate_checkpoint(plain / "checkpoint.npz", split="holdout", **options)
     assert train_main(SMALL + ["--no-figures", "--holdout", "192", "--out", str(tmp_path / "bad")]) == 2
     assert "hold out at least 1 and at most 191 of the 192 training images" in capsys.readouterr().err
+
+
+@pytest.fixture
+def cifar_like_folder(tmp_path):
+    """train/<class>/ and test/<class>/ (no val/) of 32 px JPEGs, 3 classes: CIFAR-10's JPEG copy, small."""
+    from tests.data.data_builders import save_image
+    rng = np.random.default_rng(3)
+    for split, count in (("train", 24), ("test", 8)):
+        for name in ("cat", "dog", "frog"):
+            for i in range(count):
+                save_image(tmp_path / "cifar" / split / name / f"{i}.jpg",
+                           rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    return tmp_path / "cifar"
+
+
+def test_folder_of_small_images_trains_the_small_net_on_whole_images(train_main, cifar_like_folder, tmp_path,
+                                                                     capsys):
+    from tinyconv.train.datasets import default_model, stored_size
+    assert (stored_size(227), stored_size(64), stored_size(32)) == (256, 64, 32)   # §2's 256 for AlexNet only
+    assert default_model("folder", str(cifar_like_folder)) == "alexnet-cifar"       # picked by image size
+    out = tmp_path / "run"
+    assert train_main(["--dataset", "folder", "--data-dir", str(cifar_like_folder), "--batch-size", "16",
+                       "--epochs", "1", "--no-figures", "--no-progress", "--workers", "0", "--out", str(out)]) == 0
+    assert "alexnet-cifar on cpu: 72 training / 24 validation images" in capsys.readouterr().out
+    state = load_checkpoint(out / "checkpoint.npz")
+    assert (state["model_name"], state["input_size"], state["config"]["epochs"]) == ("alexnet-cifar", 32, 1)
+    # the 32 px images are kept at 32 px and padded by 4 (shifts), not blown up to 256 px and cropped
+    from tinyconv.train.datasets import choose_splits, make_loaders
+    train, val, _ = choose_splits("folder", str(cifar_like_folder), train_images=None, val_images=None,
+                                  holdout=0, seed=0, input_size=32)
+    loaders = make_loaders(train, val, 32, batch_size=8, seed=0, workers=0, device="cpu")
+    assert loaders.train.images.shape[1:] == (40, 40, 3)
+    np.testing.assert_array_equal(loaders.train.images[0, 4:36, 4:36], train[0][0])
+
+
+def test_model_options_schedule_and_fit_options_of_the_program(train_main, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_main(SMALL + ["--model-option", "dropout_mode=inverted", "--lr", "0.001", "--lr-drops", "1",
+                               "--epochs", "2", "--no-augment", "--train-eval-images", "32", "--no-figures",
+                               "--out", str(out)]) == 0
+    assert "a fixed drop after epochs 1: learning rate 0.001 -> 0.0001" in capsys.readouterr().out
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["lr"] for r in rows] == [0.001, pytest.approx(0.0001)]
+    assert all(0 <= r["train_eval_top1"] <= 1 and "train_eval_loss" in r for r in rows)
+    config = load_checkpoint(out / "checkpoint.npz")["config"]
+    assert (config["model_options"], config["lr_drops"], config["augment"]) == ({"dropout_mode": "inverted"}, [1], False)
+    for bad, message in ((["--model-option", "lrn"], "expected KEY=VALUE"),
+                         (["--lr-drops", "two"], "expected epoch numbers separated by commas")):
+        with pytest.raises(SystemExit):
+            train_main(SMALL + bad)
+        assert message in capsys.readouterr().err
+    assert train_main(SMALL + ["--model", "fourlayer-cifar", "--dropout", "0.5", "--out", str(tmp_path / "x")]) == 2
+    assert "--dropout does not apply to --model fourlayer-cifar" in capsys.readouterr().err
+    assert train_main(SMALL + ["--model-option", "wings=2", "--out", str(tmp_path / "y")]) == 2
+    assert "model 'alexnet-28' takes no option wings" in capsys.readouterr().err
+
+
+def test_no_augment_trains_on_the_centre_crops():
+    from tinyconv import data
+    from tinyconv.train.datasets import make_loaders
+    train = data.fashion_mnist_mini(train=True)
+    plain = make_loaders(train, train, 28, batch_size=4, seed=0, workers=0, device="cpu", augment=False)
+    assert type(plain.train_loader.transform) is data.CenterCrop
+    with pytest.raises(ValueError, match="--erase changes the training crops, which --no-augment turns off"):
+        make_loaders(train, train, 28, batch_size=4, seed=0, workers=0, device="cpu", augment=False, erase=0.5)

@@ -8,7 +8,7 @@ from its checkpoint, bit for bit, so a reproduction that takes days can be stopp
 any time. An arm whose folder holds a run of other options is refused rather than overwritten.
 
 :class:`Budget` says how much of CIFAR-10 each arm sees: all of it (``FULL``), or a few hundred
-images for two epochs (``QUICK``, what the tests run: the machinery, never the claim).
+images for two epochs in batches of 32 (``QUICK``, what the tests run: the machinery, never the claim).
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ class Budget:
     train_eval_images: int = 10000
     epochs_scale: float = 1.0
     min_epochs: int = 1
+    batch_size: int = 128
 
     def epochs(self, full: int) -> int:
         """An experiment's ``full`` epoch count under this budget."""
@@ -46,7 +47,7 @@ class Budget:
 
 
 FULL = Budget()
-QUICK = Budget(train_images=384, val_images=256, train_eval_images=128, epochs_scale=0.0, min_epochs=2)
+QUICK = Budget(train_images=384, val_images=256, train_eval_images=128, epochs_scale=0.0, min_epochs=2, batch_size=32)
 
 
 class ArmError(RuntimeError):
@@ -101,7 +102,8 @@ class Lab:
         """The options of arm ``name``: the data and budget of this lab, then ``options``."""
         base = TrainConfig(dataset=self.dataset, data_dir=self.data_dir, out=os.path.join(self.out, "runs", name),
                            train_images=self.budget.train_images, val_images=self.budget.val_images,
-                           train_eval_images=self.budget.train_eval_images, workers=self.workers,
+                           train_eval_images=self.budget.train_eval_images, batch_size=self.budget.batch_size,
+                           workers=self.workers,
                            progress=self.progress, figures=False)
         return replace(base, **options)
 
