@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import backend, distributed, models
+from .. import backend, distributed, models, threads
 from ..optim import SGD, MilestoneSchedule, PlateauSchedule
 from . import checkpoint, initialisation
 from .datasets import choose_splits, dataset_pad, default_epochs, default_model, limit, make_loaders
@@ -53,7 +53,8 @@ class TrainConfig:
     out: str | None = None
     resume: str | None = None
     tf32: bool = False
-    workers: int = 2
+    workers: int | None = None
+    threads: int | None = None
     augment_on_gpu: bool = False
     ten_crop: bool = False
     pad: int | None = None
@@ -175,6 +176,9 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
     if not comm.is_root:
         say, cfg = (lambda *_: None), replace(cfg, progress=False, figures=False)
     devices = distributed.rank_devices(choose_devices(cfg, say), comm)
+    if cfg.threads is not None:
+        threads.set_threads(cfg.threads)
+    say(threads.budget().line(backend.device(devices[0]).kind, cfg.workers))
     name = cfg.model or default_model(cfg.dataset, cfg.data_dir)
     train_set, val_set, test_set = choose_splits(cfg.dataset, cfg.data_dir, train_images=cfg.train_images,
                                                  val_images=cfg.val_images, holdout=cfg.holdout, seed=cfg.seed,
