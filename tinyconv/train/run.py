@@ -271,8 +271,10 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
                                "val_top1": result["top1"], "val_top5": result["top5"], "seconds": round(seconds, 2),
                                "images_per_s": round(images / seconds, 1),
                                **{f"train_eval_{key}": value for key, value in fit.items()}})
+            compute = threads.budget().threads
             say(f"epoch {epoch}: train loss {loss_sum / images:.4f}, validation top-1 error "
-                f"{100 * result['top1']:.2f}%, top-5 {100 * result['top5']:.2f}% ({seconds:.1f} s)")
+                f"{100 * result['top1']:.2f}%, top-5 {100 * result['top5']:.2f}% ({seconds:.1f} s, "
+                f"{compute} compute thread{'s' if compute > 1 else ''})")
             if schedule.step(result["top1"]):
                 say(f"{schedule.reason}: learning rate {lr:g} -> {lr * 0.1:g}")
             progress = EpochProgress()
