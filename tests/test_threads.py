@@ -105,16 +105,45 @@ def test_others_busy_is_the_busy_time_not_our_own():
     assert threads.others_busy(before, before) == 0.0
 
 
-@pytest.mark.parametrize("cores, others, budget", [
-    (2, 0.0, 2), (2, 0.4, 2), (2, 0.6, 1), (2, 1.0, 1), (2, 2.0, 1), (2, 3.5, 1),
-    (16, 0.0, 16), (16, 3.2, 13), (16, 15.9, 1), (1, 0.0, 1),
+@pytest.mark.parametrize("cores, others, processes, budget", [
+    (2, 0.0, 1, 2), (2, 0.4, 1, 2), (2, 0.6, 2, 1), (2, 1.0, 2, 1), (2, 2.0, 2, 1), (2, 3.5, 3, 1),
+    (16, 0.0, 1, 16), (16, 3.2, 2, 13), (16, 3.2, 5, 13),
+    (16, 15.9, 2, 8), (16, 15.9, 3, 5), (16, 30.0, 17, 1), (1, 0.0, 1, 1),
 ])
-def test_the_automatic_budget_leaves_the_others_their_cores(cores, others, budget):
-    assert threads.threads_for(cores, others) == budget
+def test_the_automatic_budget_leaves_the_others_their_cores_but_keeps_an_equal_share(cores, others, processes,
+                                                                                      budget):
+    assert threads.threads_for(cores, others, processes) == budget
+
+
+@pytest.mark.parametrize("cores, settled", [(2, (1, 1)), (16, (8, 8))])
+def test_two_runs_that_follow_the_load_settle_at_equal_shares(cores, settled):
+    """A model of two tinyconv runs on ``cores`` cores: the scheduler gives every thread an equal part of the
+    cores, each run looks at what the other used and sets its budget; the first starts with every core."""
+    budgets = [cores, 1]
+    for look in range(12):
+        used = [b * min(1.0, cores / sum(budgets)) for b in budgets]
+        me = look % 2
+        budgets[me] = threads.threads_for(cores, used[1 - me], processes=2)
+    assert tuple(budgets) == settled
+
+
+def test_busy_processes_are_those_that_used_half_a_core(tmp_path, monkeypatch):
+    monkeypatch.setattr(threads.os, "sysconf", lambda name: 100)
+    monkeypatch.setattr(threads.os, "getpid", lambda: 7)
+    for pid, (utime, stime, nice) in {7: (900, 0, 0), 11: (300, 20, 0), 12: (50, 0, 0), 13: (400, 0, 10)}.items():
+        (tmp_path / str(pid)).mkdir()
+        fields = ["S"] + ["0"] * 10 + [str(utime), str(stime), "0", "0", "20", str(nice)] + ["0"] * 30
+        (tmp_path / str(pid) / "stat").write_text(f"{pid} (python x) " + " ".join(fields))
+    (tmp_path / "self").mkdir()
+    before = {11: 1.0, 12: 0.4, 13: 1.0, 99: 0.0}
+    after = threads.process_seconds(niced=False, proc=str(tmp_path))
+    assert after == {11: 3.2, 12: 0.5}                       # not this process (7), not the niced one (13)
+    assert threads.busy_processes(before, after, seconds=2.0) == 1          # 11 used 1.1 cores, 12 0.05
+    assert set(threads.process_seconds(niced=True, proc=str(tmp_path))) == {11, 12, 13}
 
 
 @pytest.mark.parametrize("budget, device, workers", [
-    (1, "cpu", 0), (2, "cpu", 1), (16, "cpu", 1), (1, "cuda", 1), (4, "cuda", 3), (16, "cuda", 8)])
+    (1, "cpu", 0), (2, "cpu", 1), (16, "cpu", 1), (1, "cuda", 1), (4, "cuda", 3), (16, "cuda", 4)])
 def test_loader_workers_of_a_budget(budget, device, workers):
     assert threads.Budget(budget, budget, "test").loader_workers(device) == workers
 
@@ -127,6 +156,7 @@ def test_automatic_budget_follows_the_load_and_resizes_blas_and_the_op_pool(monk
                     threads.CpuSample(start + 4, 8.0, 5.0),     # 2 s: 4 busy seconds, 1 ours: the others kept 1.5
                     threads.CpuSample(start + 6, 11.6, 8.4)])   # 2 s: 3.6 busy seconds, 3.4 ours
     monkeypatch.setattr(threads, "sample", lambda: next(samples))
+    monkeypatch.setattr(threads, "process_seconds", lambda niced: {})
     monkeypatch.setattr(threads, "_last", threads.CpuSample(start, 0.0, 0.0))
     seen = []
     for _ in range(3):

@@ -34,13 +34,19 @@ The automatic ``threads`` (the default) is found in two steps:
    already the share; when it did not (every rank may use every core) the cores are divided by
    the ranks on this machine.
 2. Less the cores that other processes keep busy (:func:`others_busy`): from /proc/stat, the busy
-   time of those cores minus this process's own CPU time, over the last second. The user time of
+   time of those cores minus this process's own CPU time, over the last second. The time of
    niced processes does not count unless this process is niced too (the scheduler gives them
-   little of a core that a process of normal priority wants). The budget is then ``round(cores - others)``, at least 1, and it is looked at again
-   at most once a second (:data:`FOLLOW_SECONDS`), from the op pool's next call: the budget
-   follows the load, and BLAS and the pool are resized between two ops. Two tinyconv runs on two
-   cores each see the other keep one core busy and settle at one thread each; when one ends,
-   the other goes back to two within a second. On a quiet machine nothing changes: every core.
+   little of a core that a process of normal priority wants). The budget is ``round(cores -
+   others)``, but no less than an equal share, ``cores // n``, among the ``n`` processes that keep
+   at least half a core busy, this one included (:func:`busy_processes`, from /proc/<pid>/stat,
+   read only while others are busy): else the first of two runs on 16 cores would keep 15 and
+   leave 1 to the second. At least 1, at most ``cores``.
+
+The budget is looked at again at most once a second (:data:`FOLLOW_SECONDS`), from the op pool's
+next call, and BLAS and the pool are resized between two ops: it follows the load. Two tinyconv
+runs on 2 cores each see the other keep about one core busy and settle at one thread each; on 16
+cores at 8 each; when one ends, the other takes every core again a second later. On a quiet
+machine nothing changes: every core, as before.
 
 ``TINYCONV_THREADS=N`` (or ``--threads N`` of the training program, :func:`set_threads`) fixes the
 budget at N threads for this process, whatever the load; under ``mpirun`` that is N per rank.
@@ -59,20 +65,22 @@ from typing import NamedTuple
 
 ENV = "TINYCONV_THREADS"
 FOLLOW_SECONDS = 1.0          # an automatic budget looks at the load again after this long
-MAX_GPU_LOADER_WORKERS = 8
+MAX_GPU_LOADER_WORKERS = 4
 
 
 @dataclass(frozen=True)
 class Budget:
     """``threads`` BLAS and op-pool threads; ``cores`` this process may use and ``why``; ``follows``: the
     automatic budget, which follows the load; ``others``: the cores other processes kept busy over the
-    last second (None until measured)."""
+    last second (None until measured); ``processes``: the busy processes, this one included;
+    ``fixed``: the setting that fixed the budget, if one did."""
 
     threads: int
     cores: int
     why: str
     follows: bool = False
     others: float | None = None
+    processes: int = 1
     fixed: str | None = None
 
     def loader_workers(self, device_kind: str = "cpu") -> int:
@@ -158,9 +166,12 @@ def read_busy_seconds(cpus, niced: bool, path: str = "/proc/stat") -> float | No
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def niced() -> bool:
+    return hasattr(os, "nice") and os.nice(0) > 0
+
+
 def sample() -> CpuSample | None:
-    niced = hasattr(os, "nice") and os.nice(0) > 0
-    busy = read_busy_seconds(allowed_cpus(), niced)
+    busy = read_busy_seconds(allowed_cpus(), niced())
     return None if busy is None else CpuSample(time.monotonic(), busy, time.process_time())
 
 
@@ -172,9 +183,37 @@ def others_busy(before: CpuSample, after: CpuSample) -> float:
     return max(0.0, ((after.busy - before.busy) - (after.own - before.own)) / seconds)
 
 
-def threads_for(cores: int, others: float) -> int:
-    """The cores left by the others, rounded half up, at least 1: the automatic budget (step 2)."""
-    return max(1, min(cores, math.floor(cores - others + 0.5)))
+def process_seconds(niced: bool, proc: str = "/proc") -> dict[int, float]:
+    """{pid: CPU seconds so far} of the other processes that compete for the cores (niced ones only when
+    this process is niced too)."""
+    me, hz, seconds = os.getpid(), os.sysconf("SC_CLK_TCK"), {}
+    try:
+        names = os.listdir(proc)
+    except OSError:
+        return seconds
+    for name in names:
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(os.path.join(proc, name, "stat"), "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()    # after the command, which may hold spaces
+        except (OSError, IndexError):
+            continue                                            # gone meanwhile
+        utime, stime, nice = int(fields[11]), int(fields[12]), int(fields[16])
+        if niced or nice <= 0:
+            seconds[int(name)] = (utime + stime) / hz
+    return seconds
+
+
+def busy_processes(before: dict, after: dict, seconds: float) -> int:
+    """How many processes kept at least half a core busy between two :func:`process_seconds` ``seconds`` apart."""
+    return sum(1 for pid, t in after.items() if pid in before and t - before[pid] >= 0.5 * seconds)
+
+
+def threads_for(cores: int, others: float, processes: int) -> int:
+    """The automatic budget (step 2): the cores the others leave, rounded half up, but no less than an equal
+    share among ``processes`` busy processes (this one included); at least 1, at most ``cores``."""
+    return max(1, min(cores, max(math.floor(cores - others + 0.5), cores // processes)))
 
 
 # ----- the budget of this process --------------------------------------------------------------
@@ -184,6 +223,7 @@ _lock = threading.Lock()
 _fixed: int | None = None           # set_threads
 _budget: Budget | None = None
 _last = sample()                    # the window of the first measurement starts at import
+_processes: tuple[float, dict] | None = None   # (when, process_seconds()) of the last look that read them
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 1
 _blas = None                        # threadpoolctl's controller of the BLAS libraries
@@ -228,11 +268,26 @@ def _refresh() -> Budget:
         new = Budget(cores, cores, why, follows=True)
     else:
         others = others_busy(_last, now)
-        new, _last = Budget(threads_for(cores, others), cores, why, True, others), now
+        processes = _count_processes(now, others)
+        new, _last = Budget(threads_for(cores, others, processes), cores, why, True, others, processes), now
     if _budget is None or new.threads != _budget.threads:
         _limit_blas(new.threads)
     _budget = new
     return new
+
+
+def _count_processes(now: CpuSample, others: float) -> int:
+    """The busy processes since the last look, this one included: 1 when the others are (nearly) idle,
+    at least 2 when they are not (the first time, before there is a count to compare with)."""
+    global _processes
+    if others < 0.5:
+        _processes = None
+        return 1
+    scan = process_seconds(niced())
+    counted = _processes is not None and _processes[0] == _last.when
+    busy = busy_processes(_processes[1], scan, now.when - _last.when) if counted else 0
+    _processes = (now.when, scan)
+    return max(2, 1 + busy)
 
 
 def _limit_blas(n: int) -> None:
