@@ -25,6 +25,11 @@ def group_members(pgid: int) -> list[str]:
     return members
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_for(condition, seconds: float = 60.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -82,7 +87,7 @@ def test_a_load_stops_when_the_benchmark_dies_without_cleaning_up():
     benchmark = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, cwd=shared_load.ROOT,
                                  env=shared_load.child_environment(), text=True)
     pid = int(benchmark.stdout.readline())
-    assert wait_for(lambda: group_members(pid) != [])
+    assert wait_for(lambda: cpu_seconds(pid) > 1.0)                          # past its start, in its loop
     benchmark.kill()                                                         # SIGKILL: no clean-up runs
     benchmark.wait()
     benchmark.stdout.close()

@@ -26,9 +26,17 @@ def blas_threads() -> set:
     return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
 
 
-def threads_running_at_once(n: int) -> bool:
+def chunk_threads() -> set:
+    """The names of the threads that run the chunks of one op."""
+    names = set()
+    shape.for_each_chunk(lambda chunk: names.add(threading.current_thread().name), shape.even_chunks(8, 8),
+                         np.zeros(8))
+    return names
+
+
+def threads_running_at_once(n: int, timeout: float = 10) -> bool:
     """True when the op pool runs ``n`` chunks at the same time (each waits for all the others)."""
-    barrier = threading.Barrier(n, timeout=10)
+    barrier = threading.Barrier(n, timeout=timeout)
     try:
         shape.for_each_chunk(lambda chunk: barrier.wait(), shape.even_chunks(n, n), np.zeros(n))
     except threading.BrokenBarrierError:
@@ -162,7 +170,7 @@ def test_automatic_budget_follows_the_load_and_resizes_blas_and_the_op_pool(monk
     for _ in range(3):
         threads.set_threads(None)            # forget the budget: the next call looks at the load
         b = threads.budget()
-        pool_of_two = threads.op_pool() is not None and threads_running_at_once(2)
+        pool_of_two = chunk_threads() != {"MainThread"} and threads_running_at_once(2)
         seen.append((b.threads, round(b.others, 2), blas_threads(), pool_of_two))
     assert seen == [(2, 0.0, {2}, True), (1, 1.5, {1}, False), (2, 0.1, {2}, True)]
     assert "other processes keep 1.5 busy" in threads.Budget(1, 2, "2 in its affinity", True, 1.5).line()
@@ -173,10 +181,10 @@ def test_a_fixed_budget_ignores_the_load_and_sets_blas(monkeypatch):
     monkeypatch.setenv(threads.ENV, "1")
     b = threads.budget()
     assert (b.threads, b.follows, b.fixed) == (1, False, "TINYCONV_THREADS=1")
-    assert blas_threads() == {1} and threads.op_pool() is None and len(shape.even_chunks(12)) == 1
+    assert blas_threads() == {1} and chunk_threads() == {"MainThread"} and len(shape.even_chunks(12)) == 1
     threads.set_threads(3)                                    # the program's --threads wins over the variable
     assert threads.budget().fixed == "--threads 3" and blas_threads() == {3}
-    assert len(shape.even_chunks(12)) == 3 and threads_running_at_once(3)
+    assert len(shape.even_chunks(12)) == 3 and threads_running_at_once(3) and not threads_running_at_once(4, 1)
     assert "BLAS 3, op pool 3, loader 1 worker, fixed by --threads 3" in threads.budget().line()
 
 
