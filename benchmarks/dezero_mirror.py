@@ -28,7 +28,6 @@ def import_dezero():
         np.int = int           # the alias DeZero 0.0.13 still uses; removed in NumPy 1.24
     try:
         import dezero
-        import dezero.functions_conv  # noqa: F401
     except ImportError as exc:
         raise ImportError(f"DeZero is not installed ({exc}); {INSTALL}") from exc
     return dezero

@@ -27,7 +27,7 @@ def test_a_run_becomes_a_row_of_its_epochs_and_budget(capsys):
     default_run_epochs.main(["--settings", "idle", "--", *TINY])
     rows = [line.strip("| ").split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith("| idle")]
     assert len(rows) == 1
-    setting, run, epochs, median, low, high, top1, wall, load, budget = rows[0]
+    setting, run, epochs, median, low, high, top1, wall, _load_average, budget = rows[0]
     assert (setting, run, epochs) == ("idle", "1 of 1", "2")
     assert 0 < float(low) <= float(median) <= float(high) < float(wall) and 0 <= float(top1) <= 100
     assert budget.startswith("BLAS ") and "op pool" in budget and len(budget.split("epochs: ")[1].split()) == 2

@@ -52,10 +52,9 @@ def test_a_load_runs_during_the_block_and_is_gone_after_it():
 
 
 def test_the_load_is_stopped_when_the_block_fails():
-    with pytest.raises(KeyboardInterrupt):
-        with shared_load.running(["gemm"]) as loads:
-            load = loads["gemm"]
-            raise KeyboardInterrupt                                          # Ctrl-C while measuring
+    with pytest.raises(KeyboardInterrupt), shared_load.running(["gemm"]) as loads:
+        load = loads["gemm"]
+        raise KeyboardInterrupt                                              # Ctrl-C while measuring
     assert load.returncode is not None and group_members(load.pid) == []
 
 
@@ -76,9 +75,9 @@ def test_a_load_that_ends_on_its_own_is_reported():
 
 
 def test_an_unknown_load_is_refused_with_the_choices():
-    with pytest.raises(ValueError, match="unknown load 'fortran'.*python, gemm, tinyconv-run, steps"):
-        with shared_load.running(["fortran"]):
-            pass
+    with pytest.raises(ValueError, match="unknown load 'fortran'.*python, gemm, tinyconv-run, steps"), \
+            shared_load.running(["fortran"]):
+        pass
 
 
 def test_a_load_stops_when_the_benchmark_dies_without_cleaning_up():

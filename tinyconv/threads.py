@@ -135,7 +135,7 @@ def cgroup_quota(path: str = "/sys/fs/cgroup/cpu.max") -> float | None:
 
 def core_share() -> tuple[int, str]:
     """(cores, why): the cores this process may use (module docstring, step 1)."""
-    from .distributed.mpi import launched_local_size   # imported here: distributed imports the ops
+    from .distributed.mpi import launched_local_size  # here: tinyconv.distributed imports the ops
     return share_of(len(allowed_cpus()), os.cpu_count() or 1, cgroup_quota(), launched_local_size() or 1)
 
 

@@ -47,8 +47,8 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int, transform=None, shuffle: bool = True, seed: int = 0,
-                 drop_last: bool = False, num_workers: int | None = None, device="cpu", rank: int = 0, world_size: int = 1,
-                 transform_on_device: bool = False):
+                 drop_last: bool = False, num_workers: int | None = None, device="cpu", rank: int = 0,
+                 world_size: int = 1, transform_on_device: bool = False):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if not 0 <= rank < world_size:

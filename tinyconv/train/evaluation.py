@@ -80,7 +80,8 @@ def _say_errors(results: dict, say) -> None:
 
 
 def evaluate_checkpoint(path, *, data_dir=None, backend: str = "auto", batch_size: int = 128, split: str = "val",
-                        val_images: int | None = None, workers: int | None = None, show: bool = True, say=print) -> dict:
+                        val_images: int | None = None, workers: int | None = None, show: bool = True,
+                        say=print) -> dict:
     """{"centre": {...}, "ten_crop": {...}} with loss, top1, top5 for the checkpoint at ``path``.
 
     ``split``: "val" (the dataset's validation images: the test set of a ``--holdout`` run),
@@ -103,7 +104,8 @@ def predictions(path, *, data_dir=None, backend: str = "auto", batch_size: int =
 
 
 def evaluate_average(paths, *, data_dir=None, backend: str = "auto", batch_size: int = 128, split: str = "val",
-                     val_images: int | None = None, workers: int | None = None, show: bool = True, say=print) -> dict:
+                     val_images: int | None = None, workers: int | None = None, show: bool = True,
+                     say=print) -> dict:
     """Each checkpoint's errors and those of the average of their softmax outputs (§6).
 
     "Averaging the predictions of five similar CNNs gives an error rate of 16.4%" (§6: top-5 error
