@@ -46,7 +46,8 @@ The budget is looked at again at most once a second (:data:`FOLLOW_SECONDS`), fr
 next call, and BLAS and the pool are resized between two ops: it follows the load. Two tinyconv
 runs on 2 cores each see the other keep about one core busy and settle at one thread each; on 16
 cores at 8 each; when one ends, the other takes every core again a second later. On a quiet
-machine nothing changes: every core, as before.
+machine the budget is every core the process may use. A look costs a read of /proc/stat (tens of
+microseconds), and while others are busy one of /proc/<pid>/stat per process (a few ms).
 
 ``TINYCONV_THREADS=N`` (or ``--threads N`` of the training program, :func:`set_threads`) fixes the
 budget at N threads for this process, whatever the load; under ``mpirun`` that is N per rank.
