@@ -59,11 +59,20 @@ def numpy_gemm_gflops(n: int = 2048, dtype=np.float32) -> float:
 
 def print_table(title: str, header: list[str], rows: list[list]) -> None:
     """Print a Markdown table (pastes straight into docs/benchmarks.md)."""
+    print_header(title, header)
+    for row in rows:
+        print_row(row)
+
+
+def print_header(title: str, header: list[str]) -> None:
+    """The title and header of a Markdown table whose rows :func:`print_row` prints as they come."""
     print(f"\n### {title}\n")
     print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(f"{c:.4g}" if isinstance(c, float) else str(c) for c in row) + " |")
+    print("|" + "---|" * len(header), flush=True)
+
+
+def print_row(row: list) -> None:
+    print("| " + " | ".join(f"{c:.4g}" if isinstance(c, float) else str(c) for c in row) + " |", flush=True)
 
 
 def cpu_steal_seconds() -> float:
@@ -78,6 +87,15 @@ def cpu_steal_seconds() -> float:
         return int(fields[8]) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return 0.0
+
+
+def cpu_model() -> str:
+    """The CPU's name from /proc/cpuinfo (Linux), else what the platform module says."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def environment_line() -> str:

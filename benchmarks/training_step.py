@@ -85,16 +85,27 @@ def torch_runner(model, x, labels, device="cpu"):
     return forward, step
 
 
+def tinyconv_outputs(model, x, device="cpu") -> np.ndarray:
+    """``model``'s outputs for host batch ``x`` in evaluation mode, as a host array; the model is left training."""
+    model.eval()
+    with no_grad():
+        out = backend.to_numpy(model(backend.to_device(x, device)).data)
+    model.train()
+    return out
+
+
+def assert_same_outputs(ours, theirs, what: str, rtol=1e-3) -> None:
+    """Raise unless two frameworks' outputs agree (``what``: "tinyconv and torch")."""
+    scale = float(np.abs(theirs).max()) or 1.0
+    if not np.allclose(ours, theirs, rtol=rtol, atol=rtol * 0.1 * scale):
+        raise AssertionError(f"{what} disagree: largest difference {np.abs(ours - theirs).max():.3g} "
+                             f"for outputs up to {scale:.3g}")
+
+
 def check_agreement(ours, theirs, x, device="cpu", rtol=1e-3):
     """Raise unless both models give the same outputs for host batch ``x`` (evaluation mode)."""
-    ours.eval()
     theirs.eval()
-    with no_grad(), torch.no_grad():
-        a = backend.to_numpy(ours(backend.to_device(x, device)).data)
+    with torch.no_grad():
         b = theirs(torch.from_numpy(x).to(device)).cpu().numpy()
-    ours.train()
     theirs.train()
-    scale = float(np.abs(b).max()) or 1.0
-    if not np.allclose(a, b, rtol=rtol, atol=rtol * 0.1 * scale):
-        raise AssertionError(f"tinyconv and torch disagree: largest difference {np.abs(a - b).max():.3g} "
-                             f"for outputs up to {scale:.3g}")
+    assert_same_outputs(tinyconv_outputs(ours, x, device), b, "tinyconv and torch", rtol)

@@ -32,7 +32,8 @@ def main(argv=None) -> int:
                         "images, to compare the net's own training error with its validation error "
                         "(underfitting or overfitting)")
     p.add_argument("--val-images", type=int, help="use only this many (seeded random) images of that split")
-    p.add_argument("--workers", type=int, default=2, help="threads preparing batches")
+    p.add_argument("--workers", type=int, help="threads preparing batches (default: from the thread budget, "
+                   "tinyconv/threads.py)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     args = p.parse_args(argv)
     try:

@@ -38,7 +38,8 @@ def parser() -> argparse.ArgumentParser:
                    help="where the arms and the results go (default: %(default)s)")
     p.add_argument("--quick", action="store_true", help="a few hundred images for two epochs per arm: checks that "
                    "the experiment runs end to end (minutes), not the claim")
-    p.add_argument("--workers", type=int, default=2, metavar="N", help="threads preparing batches (default: %(default)s)")
+    p.add_argument("--workers", type=int, metavar="N", help="threads preparing batches (default: from the "
+                   "thread budget, tinyconv/threads.py)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     return p
 

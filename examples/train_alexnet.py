@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 
-from tinyconv import distributed, models
+from tinyconv import distributed, models, threads
 from tinyconv.train.checkpoint import CheckpointError
 from tinyconv.train.datasets import DATASETS, DEFAULT_MODEL
 from tinyconv.train.initialisation import INITS
@@ -63,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
                            "dropout off: how well the net fits its training set (default: %(default)s, off)")
     data.add_argument("--workers", type=int, default=d.workers, metavar="N",
                       help="threads preparing the next batches while the net trains (§4.1; 0: in the main "
-                           "thread; default: %(default)s)")
+                           "thread; default: from the thread budget, 1 on the CPU, 0 when it is 1 thread)")
     data.add_argument("--augment-on-gpu", action="store_true",
                       help="copy the uint8 images to the GPU and crop, mirror and colour-shift them there, with "
                            "the same random draws (§4.1 does it on the CPU; for when the CPU cannot keep up)")
@@ -97,6 +97,11 @@ def parser() -> argparse.ArgumentParser:
     net.add_argument("--comm", choices=("auto", "mpi", "nccl"), default="auto",
                      help="how data-parallel ranks (mpirun -n N) sum gradients: mpi (auto's choice under mpirun; GPU "
                      "arrays go through host memory) or nccl (GPU to GPU, one GPU per rank; needs CuPy's NCCL)")
+    net.add_argument("--threads", type=thread_count, default=d.threads, metavar="N",
+                     help="threads this process computes with: BLAS and the op pool N each, as they take turns "
+                          "(same as TINYCONV_THREADS=N; under mpirun N per rank). Default: the cores this process "
+                          "may use (its affinity, its share of the MPI ranks on this machine) less those other "
+                          "processes keep busy, looked at again every second (tinyconv/threads.py)")
     net.add_argument("--tf32", action="store_true", help="let CuPy multiply float32 matrices in TF32 on "
                      "Ampere or newer GPUs (faster, 10-bit mantissa); no effect on the CPU")
     opt = p.add_argument_group("optimisation (§5)")
@@ -144,6 +149,13 @@ def model_option(text: str) -> tuple:
         return key, json.loads(value)
     except json.JSONDecodeError:
         return key, value
+
+
+def thread_count(text: str) -> int:
+    try:
+        return threads.parse_threads(text, "--threads")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc))
 
 
 def epoch_list(text: str) -> tuple:

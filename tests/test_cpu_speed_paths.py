@@ -4,6 +4,7 @@ gradient skipped, col dropped early unless the graph is retained."""
 import numpy as np
 import pytest
 
+from tinyconv import threads
 from tinyconv.functional import activation, conv, normalization, pooling, shape, workspace
 from tinyconv.tensor import Tensor
 
@@ -34,7 +35,10 @@ def test_for_each_chunk_runs_every_chunk_once_and_reraises():
     lambda t: pooling.max_pool2d(t, 3, 2, padding=1),
     lambda t: activation.relu(t - 0.2),
 ], ids=["lrn", "max_pool2d", "relu"])
-def test_many_chunks_on_threads_equal_one_image_at_a_time(op, rng):
+@pytest.mark.parametrize("budget", [1, 3], ids=["in-the-caller", "3-threads"])
+def test_many_chunks_on_threads_equal_one_image_at_a_time(op, budget, rng, request):
+    threads.set_threads(budget)                                       # both paths, whatever the machine's load
+    request.addfinalizer(lambda: threads.set_threads(None))
     x_np = rng.permutation(48 * 8 * 32 * 32).reshape(48, 8, 32, 32).astype(np.float32) / 1e4  # distinct
     assert len(shape.batch_chunks(x_np)) > 1                          # the batch really is chunked
     x = Tensor(x_np, requires_grad=True)

@@ -160,6 +160,10 @@ def test_the_training_program_trains_data_parallel_and_only_rank_0_speaks_and_wr
     assert "7 batches of 32 per epoch" in result.stdout             # 127 images a rank, 16 a step
     assert result.stdout.count("data parallel over 2 MPI ranks, 16 images each per step") == 1
     assert result.stdout.count("epoch 1: train loss") == 1
+    budget = next(line for line in result.stdout.splitlines() if line.startswith("threads: BLAS"))
+    blas = int(budget.split()[2].rstrip(","))         # each rank: its core, or its share of an unbound machine
+    assert f"op pool {blas}, loader 0 workers" in budget and blas <= max(1, os.cpu_count() // 2)
+    assert "2 ranks on this machine" in budget or "2 MPI ranks on this machine" in budget
     assert [row["epoch"] for row in read_metrics(tmp_path / "metrics.jsonl")] == [1]
     assert load_checkpoint(tmp_path / "checkpoint.npz")["epoch"] == 1
     # one process evaluates it as the two ranks did: the mean image of the same 254 images (§2)

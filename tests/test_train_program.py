@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
+from tinyconv import threads
 from tinyconv.train import loop, run
 from tinyconv.train.checkpoint import load_checkpoint, save_checkpoint
 
@@ -32,11 +34,14 @@ def train_main():
     return _example("train_alexnet").main
 
 
-def test_run_writes_metrics_figures_checkpoint_and_evaluates(train_main, tmp_path, capsys):
+def test_run_writes_metrics_figures_checkpoint_and_evaluates(train_main, tmp_path, capsys, request):
     out = tmp_path / "run"
+    request.addfinalizer(lambda: threads.set_threads(None))          # --threads fixes the budget of the process
     assert train_main(SMALL + ["--epochs", "1", "--out", str(out), "--backend", "numpy", "--tf32",
-                               "--augment-on-gpu"]) == 0
+                               "--augment-on-gpu", "--threads", "1"]) == 0
     printed = capsys.readouterr().out
+    assert "threads: BLAS 1, op pool 1, loader 1 worker, fixed by --threads 1; this process may use" in printed
+    assert {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"} == {1}
     assert "--tf32 has no effect on the CPU" in printed and "validation (centre-crop): top-1 error" in printed
     assert "--augment-on-gpu has no effect on the CPU" in printed
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
@@ -182,6 +187,15 @@ def test_dropout_option_reaches_both_hidden_layers_and_is_checked(train_main, tm
     assert [m.p for m in model.modules() if isinstance(m, Dropout)] == [0.25, 0.25]
     assert train_main(SMALL + ["--dropout", "1.5", "--epochs", "1", "--out", str(tmp_path / "run")]) == 2
     assert "error: p is the probability of dropping a unit, in [0, 1); got 1.5" in capsys.readouterr().err
+
+
+def test_threads_option_takes_a_positive_number(capsys):
+    parser = _example("train_alexnet").parser()
+    assert parser.parse_args(["--threads", "3"]).threads == 3 and parser.parse_args([]).threads is None
+    for bad in ("0", "two"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--threads", bad])
+        assert "--threads must be a positive number of threads" in capsys.readouterr().err
 
 
 def test_help_explains_every_option():

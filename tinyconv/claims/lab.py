@@ -22,7 +22,7 @@ from ..train.run import TrainConfig, train
 
 DIVERGED = "diverged.json"   # in an arm's folder: its loss went to NaN (a learning rate search may expect that)
 # Options that do not change what an arm computes: a resumed arm may differ in these (and in a longer --epochs).
-_PRESENTATION = ("resume", "progress", "figures", "workers", "data_dir", "backend")
+_PRESENTATION = ("resume", "progress", "figures", "workers", "threads", "data_dir", "backend")
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class Lab:
     data_dir: str
     out: str
     budget: Budget = FULL
-    workers: int = 2
+    workers: int | None = None
     progress: bool = True
     say: object = print
 

@@ -4,7 +4,9 @@
 training on the previous batch of images" (§4.1). The :class:`DataLoader` does the
 same: ``num_workers`` threads read, crop and augment the next batches while the
 caller trains on the current one (NumPy and Pillow release the GIL while they
-work), with at most ``2 * num_workers`` batches waiting.
+work), with at most ``2 * num_workers`` batches waiting. By default the number of
+workers comes from the process's thread budget (:mod:`tinyconv.threads`), read
+again at the start of each epoch.
 
 Everything random is a pure function of ``(seed, epoch)``: the order of the
 examples comes from ``default_rng([seed, epoch])`` and the augmentation of batch
@@ -19,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from tinyconv import backend
+from tinyconv import backend, threads
 from tinyconv.data.dataset import gather
 
 
@@ -33,6 +35,8 @@ class DataLoader:
     example is seen exactly once per epoch across the ``world_size`` processes
     (rank r takes positions r, r + world_size, ...; shard sizes differ by at most
     one). ``device`` ("cpu" or "cuda:N") is where the batches are delivered.
+    ``num_workers``: threads preparing batches (0: the caller's thread makes each batch when
+    it is asked for); None (default): :func:`tinyconv.threads.loader_workers` for ``device``.
 
     ``transform_on_device=True`` copies the uint8 images to ``device`` and runs the transform's
     pixel work there (:func:`tinyconv.data.transforms.gather_crops`): a third of the bytes cross
@@ -43,13 +47,13 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int, transform=None, shuffle: bool = True, seed: int = 0,
-                 drop_last: bool = False, num_workers: int = 2, device="cpu", rank: int = 0, world_size: int = 1,
-                 transform_on_device: bool = False):
+                 drop_last: bool = False, num_workers: int | None = None, device="cpu", rank: int = 0,
+                 world_size: int = 1, transform_on_device: bool = False):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if not 0 <= rank < world_size:
             raise ValueError(f"rank must lie in [0, world_size={world_size}), got {rank}")
-        if num_workers < 0:
+        if num_workers is not None and num_workers < 0:
             raise ValueError(f"num_workers must be 0 (no threads) or more, got {num_workers}")
         self.dataset, self.batch_size, self.transform = dataset, batch_size, transform
         self.shuffle, self.seed, self.drop_last = shuffle, seed, drop_last
@@ -107,16 +111,17 @@ class DataLoader:
         order = self.indices()
         jobs = [(b, order[start:start + self.batch_size]) for b, start in
                 enumerate(range(0, len(self) * self.batch_size, self.batch_size))]
-        if self.num_workers == 0:
+        workers = threads.loader_workers(self.device.kind) if self.num_workers is None else self.num_workers
+        if workers == 0:
             for number, indices in jobs:
                 yield self._deliver(self._make_batch(number, indices))
             return
-        pool = ThreadPoolExecutor(self.num_workers, thread_name_prefix="tinyconv-loader")
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="tinyconv-loader")
         pending = deque()
         try:
             for job in jobs:
                 pending.append(pool.submit(self._prepare, *job))
-                if len(pending) > 2 * self.num_workers:  # bounded prefetch
+                if len(pending) > 2 * workers:  # bounded prefetch
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()

@@ -23,5 +23,5 @@ ranks than cores add ``--oversubscribe``). docs/scaling.md estimates what this c
 """
 from .communicator import Communicator, LocalCommunicator  # noqa: F401
 from .data_parallel import GradientAveraging, decorrelate_dropout, init, rank_devices, split_batch  # noqa: F401
-from .mpi import INSTALL, MPICommunicator, launched_world_size  # noqa: F401
+from .mpi import INSTALL, MPICommunicator, launched_local_size, launched_world_size  # noqa: F401
 from .nccl import NCCLCommunicator  # noqa: F401

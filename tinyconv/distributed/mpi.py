@@ -24,11 +24,25 @@ INSTALL = ("install an MPI library and mpi4py: on Debian/Ubuntu `apt-get install
 
 # Variables set by the common launchers: OpenMPI's mpirun, MPICH/Intel MPI (Hydra), MVAPICH2.
 _WORLD_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE")
+_LOCAL_SIZE_VARIABLES = ("OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_LOCAL_SIZE")
 
 
 def launched_world_size() -> int | None:
     """The number of ranks the launcher started, from its environment; None outside ``mpirun``."""
-    for name in _WORLD_SIZE_VARIABLES:
+    return _launcher_count(_WORLD_SIZE_VARIABLES)
+
+
+def launched_local_size() -> int | None:
+    """The number of those ranks on this machine, from the launcher's environment; None outside ``mpirun``.
+
+    Known before MPI starts (``MPICommunicator.local_rank`` asks MPI), so that each rank can size its
+    threads to its share of the cores (:mod:`tinyconv.threads`).
+    """
+    return _launcher_count(_LOCAL_SIZE_VARIABLES)
+
+
+def _launcher_count(names) -> int | None:
+    for name in names:
         value = os.environ.get(name, "")
         if value.isdigit():
             return int(value)

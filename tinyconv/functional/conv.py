@@ -31,10 +31,10 @@ element, reading padding as zero, and col2im gathering each pixel's entries.
 """
 from __future__ import annotations
 
-from .. import backend, kernels
+from .. import backend, kernels, threads
 from ..function import Function
 from . import workspace
-from .shape import CPU_THREADS, even_chunks, for_each_chunk, pair
+from .shape import even_chunks, for_each_chunk, pair
 
 
 def conv_out_size(size: int, k: int, s: int, p: int) -> int:
@@ -94,7 +94,7 @@ def im2col(x, KH, KW, SH, SW, PH, PW, out=None):
     patches = xp.lib.stride_tricks.as_strided(
         x_pad, (C, KH, KW, N, OH, OW), (sC, sH, sW, sN, sH * SH, sW * SW))  # a view, no copy
     col = (xp.empty(patches.shape, dtype=x.dtype) if out is None else out).reshape(patches.shape)
-    axis = 0 if C >= 4 * CPU_THREADS else 3                           # split the rows, or else the images
+    axis = 0 if C >= 4 * threads.op_threads() else 3                  # split the rows, or else the images
 
     def copy(part):
         index = (slice(None),) * axis + (part,)

@@ -1,15 +1,13 @@
 """Shapes: ``flatten`` (the step from the last pooled maps to the first fully connected layer, §3.5),
 the argument checks the ops of this package share (dimensions, dtypes, (h, w) pairs), and
 the split of a batch into cache-sized chunks that the elementwise-heavy ops use on the CPU,
-run on all the CPU's cores (:func:`for_each_chunk`).
+run on the threads of the process's budget (:func:`for_each_chunk`, :mod:`tinyconv.threads`).
 """
 from __future__ import annotations
 
 import numbers
-import os
-from concurrent.futures import ThreadPoolExecutor
 
-from .. import backend
+from .. import backend, threads
 from ..tensor import Tensor
 from .basic import reshape
 
@@ -60,13 +58,9 @@ def batch_chunks(x, chunk_bytes: int = CHUNK_BYTES) -> list[slice]:
     return [slice(n, n + step) for n in range(0, N, step)]
 
 
-CPU_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-_threads = None
-
-
-def even_chunks(n: int, parts: int = CPU_THREADS) -> list[slice]:
-    """``parts`` slices of ``range(n)`` of nearly equal length (fewer when n < parts)."""
-    parts = max(1, min(parts, n))
+def even_chunks(n: int, parts: int | None = None) -> list[slice]:
+    """``parts`` slices of ``range(n)`` of nearly equal length (fewer when n < parts; default: one per op thread)."""
+    parts = max(1, min(threads.op_threads() if parts is None else parts, n))
     bounds = [n * i // parts for i in range(parts + 1)]
     return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
 
@@ -75,22 +69,21 @@ def for_each_chunk(fn, chunks, x) -> None:
     """Call ``fn(chunk)`` for every slice in ``chunks``; each call must write only its own part.
 
     ``chunks`` are consecutive slices of one range (as :func:`batch_chunks` and :func:`even_chunks`
-    give). On the CPU the calls run on a pool of one thread per core: NumPy lets go of the
-    interpreter lock inside its loops and copies, so the elementwise passes of LRN, pooling and
-    im2col (one core each otherwise) run side by side, as BLAS already does for the GEMMs.
+    give). On the CPU the calls run on the op pool (:func:`tinyconv.threads.op_pool`, one thread per
+    core of the process's budget): NumPy lets go of the interpreter lock inside its loops and
+    copies, so the elementwise passes of LRN, pooling and im2col (one core each otherwise) run side
+    by side, as BLAS already does for the GEMMs.
     On the GPU (``x`` a CuPy array) ``fn`` is called once with the whole range: one kernel each.
     """
-    global _threads
     if not chunks:
         return
     if backend.is_cupy_array(x):
         fn(slice(chunks[0].start, chunks[-1].stop))
         return
-    if CPU_THREADS == 1 or len(chunks) == 1:
+    pool = threads.op_pool()
+    if pool is None or len(chunks) == 1:
         for chunk in chunks:
             fn(chunk)
         return
-    if _threads is None:
-        _threads = ThreadPoolExecutor(CPU_THREADS, thread_name_prefix="tinyconv")
-    for future in [_threads.submit(fn, chunk) for chunk in chunks]:
+    for future in [pool.submit(fn, chunk) for chunk in chunks]:
         future.result()                                                 # re-raises an error of fn

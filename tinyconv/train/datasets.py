@@ -199,7 +199,7 @@ class Loaders(NamedTuple):
     eval_transform: object
 
 
-def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, workers: int, device,
+def make_loaders(train, val, input_size: int, *, batch_size: int, seed: int, workers: int | None, device,
                  ten_crop: bool = False, pad: int | None = None, eval_batch_size: int | None = None,
                  rank: int = 0, world_size: int = 1, transform_on_device: bool = False, test=None,
                  erase: float = 0.0, augment: bool = True, train_eval: int = 0) -> Loaders:

@@ -60,7 +60,7 @@ class _Restored:
         checkpoint.check_compatible(self.model.state_dict(), state["model"], path)
         self.model.load_state_dict(state["model"])
 
-    def loader(self, ten_crop: bool, batch_size: int, workers: int):
+    def loader(self, ten_crop: bool, batch_size: int, workers: int | None):
         """The evaluation images as batches of centre crops or of ten crops (§4.1)."""
         return make_loaders(self.train_set, self.val_set, self.state["input_size"], batch_size=batch_size,
                             seed=self.cfg.seed, workers=workers, device=self.devices[0], ten_crop=ten_crop,
@@ -80,7 +80,8 @@ def _say_errors(results: dict, say) -> None:
 
 
 def evaluate_checkpoint(path, *, data_dir=None, backend: str = "auto", batch_size: int = 128, split: str = "val",
-                        val_images: int | None = None, workers: int = 2, show: bool = True, say=print) -> dict:
+                        val_images: int | None = None, workers: int | None = None, show: bool = True,
+                        say=print) -> dict:
     """{"centre": {...}, "ten_crop": {...}} with loss, top1, top5 for the checkpoint at ``path``.
 
     ``split``: "val" (the dataset's validation images: the test set of a ``--holdout`` run),
@@ -95,7 +96,7 @@ def evaluate_checkpoint(path, *, data_dir=None, backend: str = "auto", batch_siz
 
 
 def predictions(path, *, data_dir=None, backend: str = "auto", batch_size: int = 128, ten_crop: bool = False,
-                workers: int = 2, show: bool = True, say=print) -> tuple[np.ndarray, np.ndarray]:
+                workers: int | None = None, show: bool = True, say=print) -> tuple[np.ndarray, np.ndarray]:
     """Log-probabilities (N, K) and labels (N,) of the checkpoint's net on its validation images, centre
     crops or the ten crops of §4.1: what :func:`evaluate_average` and the §6 experiment average."""
     net = _Restored(path, data_dir=data_dir, backend=backend, split="val", val_images=None, say=say)
@@ -103,7 +104,8 @@ def predictions(path, *, data_dir=None, backend: str = "auto", batch_size: int =
 
 
 def evaluate_average(paths, *, data_dir=None, backend: str = "auto", batch_size: int = 128, split: str = "val",
-                     val_images: int | None = None, workers: int = 2, show: bool = True, say=print) -> dict:
+                     val_images: int | None = None, workers: int | None = None, show: bool = True,
+                     say=print) -> dict:
     """Each checkpoint's errors and those of the average of their softmax outputs (§6).
 
     "Averaging the predictions of five similar CNNs gives an error rate of 16.4%" (§6: top-5 error

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import backend, distributed, models
+from .. import backend, distributed, models, threads
 from ..optim import SGD, MilestoneSchedule, PlateauSchedule
 from . import checkpoint, initialisation
 from .datasets import choose_splits, dataset_pad, default_epochs, default_model, limit, make_loaders
@@ -53,7 +53,8 @@ class TrainConfig:
     out: str | None = None
     resume: str | None = None
     tf32: bool = False
-    workers: int = 2
+    workers: int | None = None
+    threads: int | None = None
     augment_on_gpu: bool = False
     ten_crop: bool = False
     pad: int | None = None
@@ -175,6 +176,9 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
     if not comm.is_root:
         say, cfg = (lambda *_: None), replace(cfg, progress=False, figures=False)
     devices = distributed.rank_devices(choose_devices(cfg, say), comm)
+    if cfg.threads is not None:
+        threads.set_threads(cfg.threads)
+    say(threads.budget().line(backend.device(devices[0]).kind, cfg.workers))
     name = cfg.model or default_model(cfg.dataset, cfg.data_dir)
     train_set, val_set, test_set = choose_splits(cfg.dataset, cfg.data_dir, train_images=cfg.train_images,
                                                  val_images=cfg.val_images, holdout=cfg.holdout, seed=cfg.seed,
@@ -267,8 +271,10 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
                                "val_top1": result["top1"], "val_top5": result["top5"], "seconds": round(seconds, 2),
                                "images_per_s": round(images / seconds, 1),
                                **{f"train_eval_{key}": value for key, value in fit.items()}})
+            compute = threads.budget().threads
             say(f"epoch {epoch}: train loss {loss_sum / images:.4f}, validation top-1 error "
-                f"{100 * result['top1']:.2f}%, top-5 {100 * result['top5']:.2f}% ({seconds:.1f} s)")
+                f"{100 * result['top1']:.2f}%, top-5 {100 * result['top5']:.2f}% ({seconds:.1f} s, "
+                f"{compute} compute thread{'s' if compute > 1 else ''})")
             if schedule.step(result["top1"]):
                 say(f"{schedule.reason}: learning rate {lr:g} -> {lr * 0.1:g}")
             progress = EpochProgress()
