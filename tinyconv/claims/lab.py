@@ -17,12 +17,12 @@ import os
 from dataclasses import asdict, dataclass, replace
 
 from ..train import checkpoint
+from ..train.config import TrainConfig, conflicts, saved_config
 from ..train.metrics import read_metrics
-from ..train.run import TrainConfig, train
+from ..train.run import train
 
 DIVERGED = "diverged.json"   # in an arm's folder: its loss went to NaN (a learning rate search may expect that)
-# Options that do not change what an arm computes: a resumed arm may differ in these (and in a longer --epochs).
-_PRESENTATION = ("resume", "progress", "figures", "workers", "data_dir", "backend")
+_PRESENTATION = ("resume", "progress", "figures", "workers", "data_dir", "backend")  # left out of result.json
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,8 @@ class Lab:
             raise Diverged(f"arm {name} diverged before ({marker})")
         done = 0
         if os.path.exists(path):
-            saved = checkpoint.load_checkpoint(path)
-            _check_same_run(name, saved["config"], cfg)
+            saved = checkpoint.load_checkpoint(path, arrays=False)
+            _check_same_run(name, saved_config(saved, path), cfg)
             done = saved["epoch"] if not saved["progress"]["batches"] else -1
             cfg = replace(cfg, resume=path, epochs=max(cfg.epochs, done))
         if done < cfg.epochs:
@@ -148,17 +148,10 @@ class Lab:
         return os.path.join(self.out, experiment, f"{experiment}.png")
 
 
-def _check_same_run(name: str, saved: dict, cfg: TrainConfig) -> None:
+def _check_same_run(name: str, saved: TrainConfig, cfg: TrainConfig) -> None:
     """Refuse to resume arm ``name`` from a checkpoint of other options (they would mix two runs)."""
-    wanted = asdict(cfg)
-    differs = [k for k, v in wanted.items() if k not in _PRESENTATION + ("epochs",) and k in saved
-               and _plain(saved[k]) != _plain(v)]
+    differs = conflicts(saved, cfg)
     if differs:
-        listed = ", ".join(f"{k} {saved[k]!r} there, {wanted[k]!r} now" for k in differs)
+        listed = ", ".join(f"{k} {there!r} there, {now!r} now" for k, there, now in differs)
         raise ArmError(f"arm {name}: {cfg.out} holds a run of other options ({listed}); move it away or pass "
                        "another --out")
-
-
-def _plain(value):
-    """Tuples as lists, as a checkpoint's JSON gives them back."""
-    return list(value) if isinstance(value, tuple) else value
