@@ -13,15 +13,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tinyconv.train.checkpoint import CheckpointError
 from tinyconv.train.evaluation import SPLITS, evaluate_average, evaluate_checkpoint
+from tinyconv.train.messages import COMMAND_LINE, USER_ERRORS, error_message, plain_warnings
+
+# evaluate.py reads the data its checkpoints were trained on: it downloads nothing and skips what training skipped
+WORDS = dict(COMMAND_LINE, download="run train_alexnet.py with --download", skip_corrupt="train with --skip-corrupt")
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoints", nargs="+", metavar="checkpoint",
                    help="a checkpoint.npz written by train_alexnet.py; with several, also the error of the average "
-                        "of their softmax outputs (§6; same dataset and validation images)")
+                        "of their softmax outputs (§6; same dataset and validation images, checked before any "
+                        "is evaluated)")
     p.add_argument("--data-dir", help="where the dataset lives, if not where the training run found it")
     p.add_argument("--backend", choices=("auto", "numpy", "cupy"), default="auto",
                    help="numpy (CPU) or cupy (GPU); auto takes CuPy when a GPU answers")
@@ -36,16 +40,20 @@ def main(argv=None) -> int:
                    "tinyconv/threads.py)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     args = p.parse_args(argv)
+    options = dict(data_dir=args.data_dir, backend=args.backend, batch_size=args.batch_size, split=args.split,
+                   val_images=args.val_images, workers=args.workers, show=args.progress)
     try:
-        options = dict(data_dir=args.data_dir, backend=args.backend, batch_size=args.batch_size, split=args.split,
-                       val_images=args.val_images, workers=args.workers, show=args.progress)
-        if len(args.checkpoints) == 1:
-            evaluate_checkpoint(args.checkpoints[0], **options)
-        else:
-            evaluate_average(args.checkpoints, **options)
-    except (CheckpointError, FileNotFoundError, RuntimeError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        with plain_warnings():
+            if len(args.checkpoints) == 1:
+                evaluate_checkpoint(args.checkpoints[0], **options)
+            else:
+                evaluate_average(args.checkpoints, **options)
+    except USER_ERRORS as exc:
+        print(f"error: {error_message(exc, WORDS)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nstopped by Ctrl-C", file=sys.stderr)
+        return 130
     return 0
 
 

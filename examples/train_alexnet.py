@@ -3,7 +3,7 @@
     python examples/train_alexnet.py                       # embedded Fashion-MNIST subset, a few minutes on a CPU
     python examples/train_alexnet.py --dataset fashion-mnist --epochs 40
     python examples/train_alexnet.py --dataset imagenette --data-dir DIR --backend cupy --tf32
-    python examples/train_alexnet.py --resume runs/NAME/checkpoint.npz   # after Ctrl-C
+    python examples/train_alexnet.py --resume runs/NAME/checkpoint.npz   # after Ctrl-C: the run's own options
     mpirun -n 4 python examples/train_alexnet.py ...       # data parallel over 4 processes (docs/scaling.md)
 
 The paper's hyperparameters are the defaults (§5): batch 128, momentum 0.9, weight decay
@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import sys
+from dataclasses import fields
 
 from tinyconv import distributed, models, threads
-from tinyconv.train.checkpoint import CheckpointError
+from tinyconv.train.config import CHANGEABLE_ON_RESUME, ResumeConflict, TrainConfig, config_from, resume_config
 from tinyconv.train.datasets import DATASETS, DEFAULT_MODEL
 from tinyconv.train.initialisation import INITS
-from tinyconv.train.run import TrainConfig, config_from, train
+from tinyconv.train.messages import USER_ERRORS, error_message, plain_warnings
+from tinyconv.train.run import train
 
 EXIT_CODES = {"finished": 0, "diverged": 1, "interrupted": 130}
 
@@ -40,6 +44,8 @@ def parser() -> argparse.ArgumentParser:
                       "others use too)")
     data.add_argument("--download", action="store_true", help="download the dataset if it is missing "
                       "(fashion-mnist, cifar10, imagenette)")
+    data.add_argument("--skip-corrupt", action="store_true", help="leave out the image files that do not decode "
+                      "(imagenette, folder), with a warning naming them; without it such a file stops the run")
     data.add_argument("--train-images", type=int, metavar="N", help="use only N (seeded random) training images "
                       "(default: all)")
     data.add_argument("--val-images", type=int, metavar="N", help="use only N (seeded random) validation images "
@@ -78,8 +84,10 @@ def parser() -> argparse.ArgumentParser:
                      metavar="KEY=VALUE", help="an option of the model's class, e.g. lrn=false or pool_size=2 "
                      "(convnet-cifar), activation=tanh (fourlayer-cifar); repeat for several")
     net.add_argument("--bias-init", type=float, default=d.bias_init, metavar="B",
-                     help="initial bias of conv2, conv4, conv5 and the hidden FC layers (§5: 1; Caffe: 0.1; "
-                          "default: the model's own, 1 for the AlexNet family)")
+                     help="initial bias of the layers §5 starts at 1: conv2, conv4, conv5 and the hidden FC layers "
+                          "of the AlexNet family, conv2 and the hidden FC layers of convnet-cifar; the other biases "
+                          "start at 0 and the weights as --init says (§5: 1; Caffe: 0.1; default: the model's own, "
+                          "1 for the AlexNet family, 0 for convnet-cifar)")
     net.add_argument("--dropout", type=float, default=d.dropout, metavar="P",
                      help="probability of zeroing each output of the two hidden FC layers in training "
                           "(§4.2: 0.5; default: the model's own, 0.5 for the AlexNet family)")
@@ -88,7 +96,8 @@ def parser() -> argparse.ArgumentParser:
                           "paper, the hidden layers from N(0, 2/fan_in) (He et al. 2015), for narrow nets where "
                           "N(0, 0.01) shrinks the image to nothing before the logits and the loss sits at "
                           "ln(classes); auto (default): paper for "
-                          "--model alexnet, he for the small members (see tinyconv/train/initialisation.py)")
+                          "--model alexnet, he for the small members, and fourlayer-cifar draws its own (see "
+                          "tinyconv/train/initialisation.py)")
     net.add_argument("--backend", choices=("auto", "numpy", "cupy"), default=d.backend,
                      help="numpy (CPU) or cupy (GPU); auto (default) takes CuPy when a GPU answers")
     net.add_argument("--devices", metavar="LIST", help="GPU numbers, e.g. 1 (one GPU) or 0,1: two GPUs run the "
@@ -128,16 +137,29 @@ def parser() -> argparse.ArgumentParser:
                      "and the images shown in the figures (default: %(default)s)")
     run = p.add_argument_group("output")
     run.add_argument("--out", metavar="DIR", help="folder for checkpoint.npz, metrics.jsonl/.csv and the PNG figures "
-                     "(default: runs/<dataset>-<model>-seed<seed>)")
-    run.add_argument("--resume", metavar="CHECKPOINT",
-                     help="continue the run saved in CHECKPOINT (same options as that run); ends with the same "
-                          "weights as a run that was never interrupted")
+                     "(default: runs/<dataset>-<model>-seed<seed>); a folder that holds another run is refused "
+                     "(see --resume and --overwrite), and so is one another process is training into")
+    resume = run.add_argument("--resume", metavar="CHECKPOINT")
+    run.add_argument("--overwrite", action="store_true",
+                     help="delete the files of the run already in --out (checkpoint, metrics, figures) and start "
+                          "a new one there")
     run.add_argument("--no-progress", dest="progress", action="store_false",
                      help="no progress bars (they show the running loss, top-1 error and images per second)")
     run.add_argument("--no-figures", dest="figures", action="store_false",
                      help="write no PNG figures (curves.png after every epoch; filters.png, top5.png and "
                           "neighbours.png, the paper's Figures 3 and 4, at the end)")
+    flags = option_names(p)
+    resume.help = ("continue the run saved in CHECKPOINT with the options it was trained with, in the folder that "
+                   "holds it; ends with the same weights as a run that was never interrupted. Given again, these "
+                   "options may differ from the run's: " + ", ".join(flags[name] for name in CHANGEABLE_ON_RESUME) +
+                   " (--epochs: at least the epochs done; raise it to train a finished run further); any other "
+                   "option that differs is refused")
     return p
+
+
+def option_names(p: argparse.ArgumentParser) -> dict:
+    """Option name by TrainConfig field: batch_size -> --batch-size, progress -> --no-progress."""
+    return {action.dest: action.option_strings[0] for action in p._actions if action.option_strings}
 
 
 def model_option(text: str) -> tuple:
@@ -168,20 +190,75 @@ def epoch_list(text: str) -> tuple:
         raise argparse.ArgumentTypeError(f"expected epoch numbers separated by commas (e.g. 20,26), got {text!r}")
 
 
+def given_options(argv) -> dict:
+    """The options ``argv`` names, as TrainConfig fields with their values, and none of the defaults."""
+    p = parser()
+    for action in p._actions:
+        action.default = argparse.SUPPRESS
+    given = vars(p.parse_args(argv))
+    if "model_options" in given:
+        given["model_options"] = dict(given["model_options"])
+    return {name: value for name, value in given.items() if name in {f.name for f in fields(TrainConfig)}}
+
+
+def conflict_message(exc: ResumeConflict) -> str:
+    """A :class:`ResumeConflict` in command-line words: the options given that the checkpoint's run did not use."""
+    flags = option_names(parser())
+    shown = []
+    for name, saved, asked in exc.conflicts:
+        if isinstance(asked, bool):  # a flag such as --ten-crop or --no-augment: the run went without it
+            shown.append(f"{flags[name]} (the run: without it)")
+        else:
+            shown.append(f"{flags[name]} {_value(asked)} (the run's: {_value(saved)})")
+    return (f"--resume continues the run saved in {exc.path} with the options it was trained with, and these differ "
+            f"from them: {', '.join(shown)}. Leave them out (--help lists under --resume the options that may "
+            "change), or start a new run with another --out")
+
+
+def _value(value) -> str:
+    if value is None:
+        return "the default"
+    if isinstance(value, dict):
+        return " ".join(f"{k}={json.dumps(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value) or "none"
+    return str(value)
+
+
+def resume_hint(out: str, world_size: int) -> str:
+    """The command that continues the run in ``out``, as it can be typed in the current folder."""
+    program = os.path.relpath(__file__)
+    program = __file__ if program.startswith("..") else program
+    mpirun = f"mpirun -n {world_size} " if world_size > 1 else ""
+    return f"{mpirun}python {shlex.quote(program)} --resume {shlex.quote(os.path.join(out, 'checkpoint.npz'))}"
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
     args.model_options = dict(args.model_options)
+    comm = None
     try:
+        cfg = resume_config(args.resume, given_options(argv)) if args.resume else config_from(args)
         comm = distributed.init(args.comm)  # under `mpirun -n N`: N ranks, data parallel; else one process
-    except (RuntimeError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        result = train(config_from(args), comm=comm)
-    except (CheckpointError, FileNotFoundError, RuntimeError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return comm.finish(2)
+        with plain_warnings():
+            result = train(cfg, comm=comm)
+    except ResumeConflict as exc:
+        return _fail(conflict_message(exc), comm)
+    except USER_ERRORS as exc:
+        return _fail(error_message(exc), comm)
+    except KeyboardInterrupt:
+        print("\nstopped by Ctrl-C before a checkpoint was saved; a checkpoint saved earlier is whole (checkpoints "
+              "are replaced in one step), and --resume continues from it", file=sys.stderr)
+        return comm.finish(130) if comm is not None else 130
+    if result["status"] == "interrupted" and comm.is_root:
+        print(f"continue with: {resume_hint(result['out'], comm.world_size)}")
     return comm.finish(EXIT_CODES[result["status"]])  # a rank that stops early stops them all
+
+
+def _fail(message: str, comm) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return comm.finish(2) if comm is not None else 2
 
 
 if __name__ == "__main__":

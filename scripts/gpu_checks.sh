@@ -81,7 +81,7 @@ run_fmnist() {
         started=$SECONDS
         "$PY" examples/train_alexnet.py --dataset fashion-mnist --data-dir "$CARRY/fashion-mnist" --model alexnet-28 \
             --backend cupy --pad 1 --patience 4 --epochs 45 --seed "$seed" --no-progress --no-figures \
-            --out "$RUNS_DIR/fashion-mnist-seed$seed" "$@"
+            --out "$RUNS_DIR/fashion-mnist-seed$seed" --overwrite "$@"
         checkpoints+=("$RUNS_DIR/fashion-mnist-seed$seed/checkpoint.npz")
         took=$((SECONDS - started))
         echo "gpu_checks: seed $seed trained in $took s"
@@ -108,9 +108,10 @@ bench)
 pipeline)
     need "$CARRY/imagenette-mini/train" "copy ../shared/data/imagenette-mini there (see the top of this script)"
     "$PY" examples/train_alexnet.py --dataset folder --data-dir "$CARRY/imagenette-mini" --model alexnet \
-        --backend cupy --epochs 2 --no-progress --out "$RUNS_DIR/imagenette-mini"
+        --backend cupy --epochs 2 --no-progress --out "$RUNS_DIR/imagenette-mini" --overwrite
     "$PY" examples/train_alexnet.py --dataset folder --data-dir "$CARRY/imagenette-mini" --model alexnet \
-        --backend cupy --epochs 1 --no-progress --no-figures --augment-on-gpu --out "$RUNS_DIR/imagenette-mini-gpu-crops"
+        --backend cupy --epochs 1 --no-progress --no-figures --augment-on-gpu --out "$RUNS_DIR/imagenette-mini-gpu-crops" \
+        --overwrite
     "$PY" -m benchmarks.feed_vs_train --workers 4 8 12 --data-dir "$CARRY/imagenette-mini/train"
     "$PY" -m benchmarks.feed_vs_train --workers 4 8 12
     "$PY" -m benchmarks.feed_vs_train --workers 4 8 12 --tf32

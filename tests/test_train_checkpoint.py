@@ -83,27 +83,58 @@ def test_truncated_file_is_refused_with_a_clear_message(tmp_path, keep):
     save_checkpoint(path, _state())
     data = path.read_bytes()
     path.write_bytes(data[:int(len(data) * keep)])
-    with pytest.raises(CheckpointError, match="damaged or is not a tinyconv checkpoint.*cut short"):
+    with pytest.raises(CheckpointError, match="is damaged.*cut short"):
         load_checkpoint(path)
 
 
-def test_missing_file_and_foreign_npz_are_refused(tmp_path):
+def test_missing_file_and_foreign_files_are_refused_as_such_not_as_damaged(tmp_path):
     with pytest.raises(CheckpointError, match="no checkpoint at"):
         load_checkpoint(tmp_path / "nope.npz")
     np.savez(tmp_path / "other.npz", w=np.zeros(3))
-    with pytest.raises(CheckpointError, match="not a tinyconv checkpoint"):
-        load_checkpoint(tmp_path / "other.npz")
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    for path, what in ((tmp_path / "other.npz", "it is an .npz file without the '__meta__' member.*it holds w"),
+                       (tmp_path / "array.npy", "it is not an .npz file at all")):
+        with pytest.raises(CheckpointError, match=f"is not a tinyconv checkpoint: {what}") as info:
+            load_checkpoint(path)
+        assert "damaged" not in str(info.value) and "cut short" not in str(info.value)
+
+
+def test_options_read_without_the_arrays(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    save_checkpoint(path, _state())
+    back = load_checkpoint(path, arrays=False)
+    assert back["epoch"] == 3 and back["optimizer"]["groups"] == [{"lr": 0.01, "weight_decay": 5e-4}]
+    assert back["model"] == {"features.0.weight": None, "features.0.bias": None, "dropout.counter": None}
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_checkpoint_has_the_permissions_of_any_new_file(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        save_checkpoint(tmp_path / "ckpt.npz", _state())
+        (tmp_path / "other.txt").write_text("written with open()")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "ckpt.npz").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (tmp_path / "ckpt.npz").stat().st_mode & 0o777 == (tmp_path / "other.txt").stat().st_mode & 0o777
 
 
 def test_other_model_names_every_differing_shape(tmp_path):
     model = {"conv1.weight": np.zeros((96, 3, 11, 11)), "conv1.bias": np.zeros(96), "fc.weight": np.zeros((10, 5))}
     ckpt = {"conv1.weight": np.zeros((64, 1, 5, 5)), "conv1.bias": np.zeros(64), "fc2.weight": np.zeros(1)}
     with pytest.raises(CheckpointError) as info:
-        check_compatible(model, ckpt, "run/ckpt.npz")
+        check_compatible(model, ckpt, "run/ckpt.npz", holds="alexnet-28 for 10 classes of fashion-mnist-mini")
     message = str(info.value)
+    assert message.startswith("checkpoint 'run/ckpt.npz' holds alexnet-28 for 10 classes of fashion-mnist-mini,")
     assert "conv1.weight: model (96, 3, 11, 11), checkpoint (64, 1, 5, 5)" in message
     assert "conv1.bias: model (96,), checkpoint (64,)" in message
     assert "fc.weight: in the model, not in the checkpoint" in message
     assert "fc2.weight: in the checkpoint, not in the model" in message
     assert "4 entries differ" in message
     check_compatible(model, {k: v.copy() for k, v in model.items()}, "same.npz")  # no error
+
+
+def test_describe_says_what_a_checkpoint_of_the_program_holds():
+    state = {"model_name": "alexnet-cifar", "num_classes": 10, "config": {"dataset": "cifar10"}}
+    assert checkpoint.describe(state) == "alexnet-cifar for 10 classes of cifar10"
+    assert checkpoint.describe({}) == "a model"

@@ -32,7 +32,20 @@ def test_resume_drops_rows_after_the_checkpoint(tmp_path):
     assert read_metrics(tmp_path / "metrics.jsonl")[-1]["loss"] == 0.3
     with open(tmp_path / "metrics.csv", newline="") as f:
         assert [r["loss"] for r in csv.DictReader(f)] == ["1.0", "0.5", "0.3"]
-    assert MetricsWriter(tmp_path).rows == []  # a fresh run starts empty files
+
+
+def test_a_writer_never_truncates_what_is_there(tmp_path):
+    writer = MetricsWriter(tmp_path)
+    for epoch in (1, 2):
+        writer.write({"epoch": epoch, "loss": 1.0 / epoch})
+    before = (tmp_path / "metrics.jsonl").read_text(), (tmp_path / "metrics.csv").read_text()
+    for keep in (None, 2, 5):  # a new writer, and resumed runs with nothing to drop, keep every row
+        assert [r["epoch"] for r in MetricsWriter(tmp_path, keep_until_epoch=keep).rows] == [1, 2]
+        assert ((tmp_path / "metrics.jsonl").read_text(), (tmp_path / "metrics.csv").read_text()) == before
+    MetricsWriter(tmp_path).write({"epoch": 3, "loss": 0.25})
+    assert (tmp_path / "metrics.jsonl").read_text().startswith(before[0])
+    with open(tmp_path / "metrics.csv", newline="") as f:
+        assert [r["epoch"] for r in csv.DictReader(f)] == ["1", "2", "3"]  # one header
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
@@ -58,7 +71,7 @@ def test_stuck_loss_warns_once_with_advice():
         guard.check(chance, step)
     assert len(messages) == 1
     assert "ln(1000) = 6.908" in messages[0] and "not learning" in messages[0]
-    for advice in ("--init he", "lower learning rate", "bias_init=0.1", "input scale", "PCA colour noise"):
+    for advice in ("--init he", "lower learning rate", "--bias-init 0.1", "input scale", "PCA colour noise"):
         assert advice in messages[0]
     state = guard.state_dict()
     other = LossGuard(1000, patience=5, warn=messages.append)

@@ -145,16 +145,27 @@ def test_diverging_learning_rate_is_caught(train_main, tmp_path, capsys):
 
 
 def test_bad_checkpoints_and_missing_gpu_are_reported(train_main, tmp_path, capsys):
+    from dataclasses import asdict
     from tinyconv import models
-    other = tmp_path / "other.npz"  # a checkpoint of the same net with 5 classes
-    save_checkpoint(other, {"model": models.create("alexnet-28", 5).state_dict()})
-    assert train_main(SMALL + ["--resume", str(other), "--out", str(tmp_path / "r")]) == 2
+    other = tmp_path / "other" / "checkpoint.npz"  # the options of a run on 10 classes, the weights of a 5-class net
+    options = run.TrainConfig(train_images=192, val_images=48, batch_size=16, workers=1, progress=False, epochs=1)
+    save_checkpoint(other, {"config": asdict(options), "model_name": "alexnet-28", "num_classes": 10, "input_size": 28,
+                            "model": models.create("alexnet-28", 5).state_dict(), "epoch": 0, "progress": {"batches": 0}})
+    evaluate_main = _example("evaluate").main
+    for program in (lambda: train_main(["--resume", str(other)]), lambda: evaluate_main([str(other), "--no-progress"])):
+        assert program() == 2
+        err = capsys.readouterr().err
+        assert "holds alexnet-28 for 10 classes of fashion-mnist-mini, which does not fit" in err
+        assert "fc8.weight: model (10, 1024), checkpoint (5, 1024)" in err and "fc8.bias" in err
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, weights=np.zeros(3))
+    assert evaluate_main([str(foreign)]) == 2
     err = capsys.readouterr().err
-    assert "fc8.weight: model (10, 1024), checkpoint (5, 1024)" in err and "fc8.bias" in err
+    assert "is not a tinyconv checkpoint" in err and "damaged" not in err
     data = other.read_bytes()
     other.write_bytes(data[:len(data) // 2])
     assert train_main(SMALL + ["--resume", str(other)]) == 2
-    assert "damaged" in capsys.readouterr().err
+    assert "is damaged" in capsys.readouterr().err
     assert train_main(["--model", "alexnet-split", "--backend", "numpy"]) == 2
     assert "ask for it with --model alexnet --devices 0,1" in capsys.readouterr().err
     from tinyconv import backend
@@ -207,8 +218,15 @@ def test_help_explains_every_option():
     text = parser.format_help()
     for option in ("--backend", "--devices", "--model", "--dataset", "--data-dir", "--batch-size", "--lr",
                    "--momentum", "--weight-decay", "--patience", "--max-reductions", "--epochs", "--seed",
-                   "--out", "--resume", "--tf32"):
+                   "--out", "--resume", "--overwrite", "--skip-corrupt", "--tf32"):
         assert option in text
+    explained = {a.dest: " ".join(a.help.split()) for a in options}
+    module = _example("train_alexnet")
+    assert all(name in explained["model"] for name in module.models.available_models())
+    assert "the weights as --init says" in explained["bias_init"] and "N(0, 0.01)" not in explained["bias_init"]
+    flags = module.option_names(parser)
+    assert all(flags[name] in explained["resume"] for name in module.CHANGEABLE_ON_RESUME)
+    assert "--no-progress" in explained["resume"] and "--batch-size" not in explained["resume"]
     defaults = {a.dest: a.default for a in options}  # the paper's hyperparameters (§5)
     assert (defaults["batch_size"], defaults["lr"], defaults["momentum"]) == (128, 0.01, 0.9)
     assert (defaults["weight_decay"], defaults["max_reductions"]) == (5e-4, 3)
@@ -279,8 +297,16 @@ def test_averaging_refuses_nets_evaluated_on_other_images(train_main, tmp_path, 
     assert _example("evaluate").main(paths[:2] + ["--no-progress", "--backend", "numpy"]) == 0
     capsys.readouterr()
     assert _example("evaluate").main([paths[0], paths[2], "--no-progress", "--backend", "numpy"]) == 2
-    err = capsys.readouterr().err
-    assert "is evaluated on other images than" in err and "the same --val-images" in err
+    printed = capsys.readouterr()
+    assert "is evaluated on other images than" in printed.err and "the same --val-images" in printed.err
+    assert "after 1 epochs" not in printed.out                     # refused before either net was evaluated
+    state = load_checkpoint(paths[0])                              # the same net, said to be of another dataset
+    state["config"]["dataset"] = "cifar10"
+    save_checkpoint(tmp_path / "cifar" / "checkpoint.npz", state)
+    assert _example("evaluate").main([paths[0], str(tmp_path / "cifar" / "checkpoint.npz"), "--no-progress"]) == 2
+    printed = capsys.readouterr()
+    assert "was trained on cifar10" in printed.err and "only nets of the same dataset" in printed.err
+    assert "after 1 epochs" not in printed.out
     # the hint works: both nets on all 1,000 validation images of the embedded set
     results = evaluate_average([paths[0], paths[2]], backend="numpy", val_images=10 ** 6, workers=1, show=False,
                                say=lambda line: None)

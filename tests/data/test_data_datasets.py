@@ -8,6 +8,7 @@ import pytest
 
 from tinyconv.data import CIFAR10, FashionMNIST, Imagenette, fashion_mnist_mini
 from tinyconv.data import cifar, fashion_mnist, imagenette
+from tinyconv.data.errors import PYTHON, MissingDataError
 from tinyconv.data.fashion_mnist import read_idx
 
 from data_builders import cifar_members, py2_pickle, save_image, tar_bytes
@@ -150,3 +151,14 @@ def test_imagenette_downloads_extracts_and_maps_class_names(tmp_path, http_serve
 def test_imagenette_missing_says_how_to_get_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="download=True.*imagenette2-320.tgz"):
         Imagenette(tmp_path, size=320)
+
+
+def test_advice_on_missing_data_is_in_the_words_of_whoever_reads_it(tmp_path):
+    with pytest.raises(MissingDataError) as info:
+        CIFAR10(tmp_path / "nothing")
+    python = str(info.value)
+    assert "pass download=True to fetch" in python and "in a folder and pass that folder as root" in python
+    command_line = info.value.in_words({"download": "add --download", "root": "give that folder as --data-dir"})
+    assert "add --download to fetch" in command_line and "give that folder as --data-dir" in command_line
+    assert "download=True" not in command_line and command_line.startswith("CIFAR-10 batches not found in ")
+    assert info.value.in_words(PYTHON) == python

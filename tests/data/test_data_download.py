@@ -1,11 +1,14 @@
 """Downloads against a real HTTP server on 127.0.0.1, and safe archive extraction."""
 import hashlib
 import io
+import os
+import socket
 import tarfile
 
 import pytest
 
 from tinyconv.data.download import check_file, download, extract_tar
+from tinyconv.data.errors import DownloadError
 
 from data_builders import tar_bytes
 
@@ -96,3 +99,25 @@ def test_links_are_refused(tmp_path, kind):
     with pytest.raises(ValueError, match="is a link"):
         extract_tar(archive, tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_no_network_names_the_url_the_cause_and_where_the_file_goes(tmp_path):
+    with socket.socket() as s:  # a local port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/data.bin"
+    with pytest.raises(DownloadError) as info:
+        download(url, tmp_path / "data.bin", md5(BODY))
+    assert str(info.value).startswith(f"could not download {url}: [Errno 111] Connection refused; ")
+    assert str(info.value).endswith(f"download it elsewhere and put it at {tmp_path / 'data.bin'}")
+    assert isinstance(info.value, OSError) and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_downloaded_file_has_the_permissions_of_any_new_file(http_server, tmp_path, umask):
+    url = http_server("/data.bin", BODY)
+    old = os.umask(umask)
+    try:
+        path = download(url, tmp_path / "data.bin", md5(BODY))
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

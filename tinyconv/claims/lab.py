@@ -16,13 +16,14 @@ import json
 import os
 from dataclasses import asdict, dataclass, replace
 
+from ..files import replace_atomically
 from ..train import checkpoint
+from ..train.config import TrainConfig, conflicts, saved_config
 from ..train.metrics import read_metrics
-from ..train.run import TrainConfig, train
+from ..train.run import train
 
 DIVERGED = "diverged.json"   # in an arm's folder: its loss went to NaN (a learning rate search may expect that)
-# Options that do not change what an arm computes: a resumed arm may differ in these (and in a longer --epochs).
-_PRESENTATION = ("resume", "progress", "figures", "workers", "threads", "data_dir", "backend")
+_PRESENTATION = ("resume", "progress", "figures", "workers", "threads", "data_dir", "backend")  # not in result.json
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,7 @@ class Lab:
         base = TrainConfig(dataset=self.dataset, data_dir=self.data_dir, out=os.path.join(self.out, "runs", name),
                            train_images=self.budget.train_images, val_images=self.budget.val_images,
                            train_eval_images=self.budget.train_eval_images, batch_size=self.budget.batch_size,
-                           workers=self.workers,
-                           progress=self.progress, figures=False)
+                           workers=self.workers, progress=self.progress, figures=False)
         return replace(base, **options)
 
     def arm(self, name: str, *, epochs: int, lr_drops=(), **options) -> Arm:
@@ -119,8 +119,8 @@ class Lab:
             raise Diverged(f"arm {name} diverged before ({marker})")
         done = 0
         if os.path.exists(path):
-            saved = checkpoint.load_checkpoint(path)
-            _check_same_run(name, saved["config"], cfg)
+            saved = checkpoint.load_checkpoint(path, arrays=False)
+            _check_same_run(name, saved_config(saved, path), cfg)
             done = saved["epoch"] if not saved["progress"]["batches"] else -1
             cfg = replace(cfg, resume=path, epochs=max(cfg.epochs, done))
         if done < cfg.epochs:
@@ -140,9 +140,8 @@ class Lab:
         """``<out>/<experiment>/result.json``, written whole or not at all; returns its path."""
         path = os.path.join(self.out, experiment, "result.json")
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path + ".tmp", "w", encoding="utf-8") as f:
+        with replace_atomically(path, "w", encoding="utf-8") as f:
             json.dump(result, f, indent=1)
-        os.replace(path + ".tmp", path)
         return path
 
     def figure_path(self, experiment: str) -> str:
@@ -150,17 +149,10 @@ class Lab:
         return os.path.join(self.out, experiment, f"{experiment}.png")
 
 
-def _check_same_run(name: str, saved: dict, cfg: TrainConfig) -> None:
+def _check_same_run(name: str, saved: TrainConfig, cfg: TrainConfig) -> None:
     """Refuse to resume arm ``name`` from a checkpoint of other options (they would mix two runs)."""
-    wanted = asdict(cfg)
-    differs = [k for k, v in wanted.items() if k not in _PRESENTATION + ("epochs",) and k in saved
-               and _plain(saved[k]) != _plain(v)]
+    differs = conflicts(saved, cfg)
     if differs:
-        listed = ", ".join(f"{k} {saved[k]!r} there, {wanted[k]!r} now" for k in differs)
+        listed = ", ".join(f"{k} {there!r} there, {now!r} now" for k, there, now in differs)
         raise ArmError(f"arm {name}: {cfg.out} holds a run of other options ({listed}); move it away or pass "
                        "another --out")
-
-
-def _plain(value):
-    """Tuples as lists, as a checkpoint's JSON gives them back."""
-    return list(value) if isinstance(value, tuple) else value

@@ -17,6 +17,7 @@ import numpy as np
 
 from tinyconv.data.dataset import ArrayDataset, fingerprint_files
 from tinyconv.data.download import check_file, data_home, download, extract_tar
+from tinyconv.data.errors import DamagedDataError, MissingDataError
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -75,17 +76,15 @@ def _find_folder(root, download_allowed: bool) -> Path:
         download(URL, archive, CHECKSUM)
     if archive.is_file():
         if not check_file(archive, CHECKSUM):
-            raise ValueError(
-                f"{archive} does not match the official {CHECKSUM}: it is damaged or not the official "
-                "archive; delete it and pass download=True"
-            )
+            raise DamagedDataError("{archive} does not match the official {checksum}: it is damaged or not the "
+                                   "official archive; delete it and {download}", archive=archive, checksum=CHECKSUM)
         extract_tar(archive, base)
         return base / FOLDER
-    raise FileNotFoundError(
-        f"CIFAR-10 batches not found in {base / FOLDER} or {base}, and no archive at {archive}. "
-        f"Pass download=True to fetch {URL} (163 MB, checked against its MD5), or place the "
-        "official cifar-10-python.tar.gz there"
-    )
+    raise MissingDataError(
+        "CIFAR-10 batches not found in {folder} or {base}, and no archive at {archive}: {download} to fetch "
+        "{url} (163 MB, checked against its MD5), or put the official cifar-10-python.tar.gz (or the "
+        "cifar-10-batches-py folder it holds) in a folder and {root}",
+        folder=base / FOLDER, base=base, archive=archive, url=URL)
 
 
 class CIFAR10(ArrayDataset):

@@ -2,10 +2,12 @@
 
 A download streams into a temporary file beside its destination, checks that the
 server sent as many bytes as it announced (``Content-Length``), verifies the
-checksum and only then renames the file into place, so a file at the destination
-path is always whole and verified. A checksum mismatch deletes the bad file and
-raises. Archives are extracted member by member: absolute paths, members that
-would land outside the target folder, links and device files are refused.
+checksum and only then renames the file into place (:func:`tinyconv.files.replace_atomically`),
+so a file at the destination path is always whole and verified. A failure (no network,
+a short read, a checksum mismatch) leaves nothing behind and raises a
+:class:`~tinyconv.data.errors.DownloadError` naming the URL and the cause. Archives
+are extracted member by member: absolute paths, members that would land outside the
+target folder, links and device files are refused.
 """
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from tinyconv.data.errors import DownloadError
+from tinyconv.files import replace_atomically
 
 _CHUNK = 1 << 20
 
@@ -51,42 +56,37 @@ def download(url: str, path, checksum: str, timeout: float = 60.0) -> Path:
     """Download ``url`` to ``path`` unless a verified copy is already there; return the path.
 
     ``checksum`` is ``"md5:<hex>"`` or ``"sha256:<hex>"``. The bytes go to a temporary
-    file first; a short read (the server closed the connection before ``Content-Length``
-    bytes) or a checksum mismatch removes the temporary file and raises ``OSError``,
-    so an interrupted or corrupted download is never taken for a whole one.
+    file first; no network, an HTTP error, a short read (the server closed the connection
+    before ``Content-Length`` bytes) or a checksum mismatch removes the temporary file and
+    raises :class:`~tinyconv.data.errors.DownloadError` (an ``OSError``), so an interrupted
+    or corrupted download is never taken for a whole one.
     """
     path = Path(path)
     if check_file(path, checksum):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
-    try:
+    algorithm, expected = _parse(checksum)
+    digest, received = hashlib.new(algorithm), 0
+    with replace_atomically(path) as out:
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
                 expected_size = response.headers.get("Content-Length")
-                received = 0
                 for chunk in iter(lambda: response.read(_CHUNK), b""):
                     out.write(chunk)
+                    digest.update(chunk)
                     received += len(chunk)
-        except (urllib.error.URLError, http.client.HTTPException) as error:
-            raise OSError(f"could not download {url}: {error}; check the network and retry") from error
+        except (OSError, http.client.HTTPException) as error:  # URLError, timeouts and resets are OSErrors
+            cause = getattr(error, "reason", None) if type(error) is urllib.error.URLError else None
+            raise DownloadError("could not download {url}: {cause}; check the network and retry, or download it "
+                                "elsewhere and {place}", url=url, cause=cause or error, path=path) from error
         if expected_size is not None and received != int(expected_size):
-            raise OSError(
-                f"download of {url} was interrupted: got {received} of {expected_size} bytes; "
-                "run again to retry"
-            )
-        algorithm, expected = _parse(checksum)
-        got = file_digest(tmp, algorithm)
-        if got != expected:
-            raise OSError(
-                f"checksum mismatch for {url}: expected {algorithm}:{expected}, got {algorithm}:{got}; "
-                "the file was deleted. The server may have sent an error page or a changed file: retry, "
-                f"or download it yourself and place it at {path}"
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            raise DownloadError("download of {url} was interrupted: got {received} of {size} bytes; run again to "
+                                "retry", url=url, received=received, size=expected_size)
+        if digest.hexdigest() != expected:
+            raise DownloadError(
+                "checksum mismatch for {url}: expected {algorithm}:{expected}, got {algorithm}:{got}; the file was "
+                "deleted. The server may have sent an error page or a changed file: retry, or download it yourself "
+                "and {place}", url=url, algorithm=algorithm, expected=expected, got=digest.hexdigest(), path=path)
     return path
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from tinyconv.data.dataset import ArrayDataset, fingerprint_files
 from tinyconv.data.download import data_home, download
+from tinyconv.data.errors import MissingDataError
 
 CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -73,12 +74,10 @@ def _find_folder(root, download_allowed: bool, split: str) -> Path:
         for name in names:
             download(URL + name, target / name, FILES[name])
         return target
-    looked = ", ".join(str(c) for c in candidates)
-    raise FileNotFoundError(
-        f"Fashion-MNIST files {names} not found (looked in {looked}). Get them with "
-        "`sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu), pass download=True "
-        f"to fetch them from {URL}, or put the official .gz files in a folder and pass it as root"
-    )
+    raise MissingDataError(
+        "Fashion-MNIST files {names} not found (looked in {looked}). Get them with `sudo apt-get install "
+        "dataset-fashion-mnist` (Debian/Ubuntu), {download} to fetch them from {url}, or put the official .gz "
+        "files in a folder and {root}", names=names, looked=", ".join(str(c) for c in candidates), url=URL)
 
 
 class FashionMNIST(ArrayDataset):

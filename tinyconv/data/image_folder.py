@@ -18,13 +18,10 @@ import numpy as np
 from PIL import Image
 
 from tinyconv.data.dataset import Dataset, fingerprint_files
+from tinyconv.data.errors import CorruptImageError
 from tinyconv.data.transforms import resize_center_crop
 
 _IMAGE_SUFFIXES = frozenset(s.lower() for s in Image.registered_extensions())
-
-
-class CorruptImageError(ValueError):
-    """An image file that Pillow cannot decode (truncated, damaged, or not an image)."""
 
 
 def load_image(path, size: int | None = None) -> np.ndarray:
@@ -41,10 +38,8 @@ def load_image(path, size: int | None = None) -> np.ndarray:
             rgb = img.convert("RGB")  # greyscale, RGBA, CMYK, ... -> RGB
             return resize_center_crop(rgb, size) if size is not None else np.asarray(rgb)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise CorruptImageError(
-            f"cannot decode image {path}: {error}. Delete or replace the file, "
-            "or pass skip_corrupt=True to leave such files out"
-        ) from error
+        raise CorruptImageError("cannot decode image {path}: {error}. Delete or replace the file, or {skip_corrupt} "
+                                "to leave such files out", path=path, error=error) from error
 
 
 def _image_files(folder: Path) -> list[Path]:

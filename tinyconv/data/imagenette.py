@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tinyconv.data.download import data_home, download, extract_tar
+from tinyconv.data.errors import MissingDataError
 from tinyconv.data.image_folder import ImageFolder
 
 CLASS_NAMES = {
@@ -47,10 +48,10 @@ class Imagenette(ImageFolder):
         if not folder.is_dir():
             archive = root / f"imagenette2-{size}.tgz"
             if not (download or archive.is_file()):
-                raise FileNotFoundError(
-                    f"Imagenette not found: no folder {folder} and no archive {archive}. Pass download=True "
-                    f"to fetch {URL.format(size=size)} (checked against its MD5), or extract that archive in {root}"
-                )
+                raise MissingDataError(
+                    "Imagenette not found: no folder {folder} and no archive {archive}: {download} to fetch {url} "
+                    "(checked against its MD5), or put that archive (or the folder it holds) in a folder and {root}",
+                    folder=folder, archive=archive, url=URL.format(size=size))
             extract_tar(download_archive(root, size), root)
         super().__init__(folder / ("train" if train else "val"), class_names=CLASS_NAMES, resize=resize, **kwargs)
 

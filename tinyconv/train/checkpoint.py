@@ -9,20 +9,19 @@ the epoch and the random generators' states. :func:`save_checkpoint` splits it i
   ``Generator.bit_generator.state`` is a dict of Python ints, which JSON keeps exactly),
 
 so :func:`load_checkpoint` reads it back with ``allow_pickle=False``: loading a checkpoint
-cannot run code. The file is written to a temporary file in the same folder, flushed to disk
-with ``fsync`` and renamed over the old one with ``os.replace`` (atomic on POSIX and Windows):
+cannot run code. The file is written whole or not at all (:func:`tinyconv.files.replace_atomically`):
 a crash mid-write leaves the previous checkpoint whole.
 """
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from .. import backend
+from ..files import replace_atomically
 
 FORMAT = "tinyconv-checkpoint-1"
 _META = "__meta__"
@@ -77,55 +76,66 @@ def _write_npz(fileobj, arrays: dict) -> None:
 
 
 def save_checkpoint(path, state: dict) -> None:
-    """Write ``state`` to ``path`` atomically (temporary file, fsync, ``os.replace``)."""
+    """Write ``state`` to ``path``, whole or not at all, readable like the folder's other files."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     arrays: dict = {}
     meta = json.dumps({"format": FORMAT, "state": flatten_state(state, arrays)})
     arrays[_META] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_npz(f, arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:  # KeyboardInterrupt included: never leave a half-written file behind
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable
-        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    with replace_atomically(path) as f:
+        _write_npz(f, arrays)
 
 
-def load_checkpoint(path) -> dict:
-    """Read a checkpoint written by :func:`save_checkpoint`; a damaged file raises CheckpointError."""
+class _NoArrays(dict):
+    """Stands for a checkpoint's arrays when only its other contents are read: every array reads as None."""
+
+    def __missing__(self, key):
+        return None
+
+
+def load_checkpoint(path, *, arrays: bool = True) -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint`; a damaged or foreign file raises CheckpointError.
+
+    ``arrays=False`` reads only the options and counters (every array is None): quick, whatever the size
+    of the weights.
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"no checkpoint at {path!r}: pass the path of a .npz file written by "
                               "train_alexnet.py (by default runs/<name>/checkpoint.npz)")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head and head != b"PK\x03\x04":  # every .npz is a zip file; a cut-short one still starts like one
+        raise CheckpointError(f"{path!r} is not a tinyconv checkpoint: it is not an .npz file at all; pass a "
+                              "checkpoint.npz written by train_alexnet.py")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-        meta = json.loads(arrays.pop(_META).tobytes().decode("utf-8"))
+            if _META not in npz.files:
+                raise CheckpointError(
+                    f"{path!r} is not a tinyconv checkpoint: it is an .npz file without the {_META!r} member that "
+                    f"train_alexnet.py writes (it holds {', '.join(npz.files[:5]) or 'nothing'}"
+                    f"{', ...' if len(npz.files) > 5 else ''})")
+            meta = json.loads(npz[_META].tobytes().decode("utf-8"))
+            stored = {name: npz[name] for name in npz.files if name != _META} if arrays else _NoArrays()
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
         raise CheckpointError(
-            f"checkpoint {path!r} is damaged or is not a tinyconv checkpoint ({type(exc).__name__}: {exc}); "
-            "it may have been cut short by a full disk or a copy that did not finish: "
-            "use an earlier copy or train again"
+            f"checkpoint {path!r} is damaged ({type(exc).__name__}: {exc}); it may have been cut "
+            "short by a full disk or a copy that did not finish: use an earlier copy or train again"
         ) from exc
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path!r} has format {meta.get('format')!r}, "
                               f"this tinyconv reads {FORMAT!r}")
     try:
-        return unflatten_state(meta["state"], arrays)
+        return unflatten_state(meta["state"], stored)
     except KeyError as exc:
         raise CheckpointError(f"checkpoint {path!r} is damaged: array {exc} is missing") from exc
+
+
+def describe(state: dict) -> str:
+    """What a checkpoint of the training program holds, in words: "alexnet-28 for 10 classes of fashion-mnist-mini"."""
+    model, classes = state.get("model_name") or "a model", state.get("num_classes")
+    dataset = (state.get("config") or {}).get("dataset")
+    return model + (f" for {classes} classes" if classes else "") + (f" of {dataset}" if dataset else "")
 
 
 def shape_mismatches(expected: dict, found: dict) -> list[str]:
@@ -137,12 +147,15 @@ def shape_mismatches(expected: dict, found: dict) -> list[str]:
     return lines
 
 
-def check_compatible(model_state: dict, ckpt_state: dict, path, what: str = "model") -> None:
-    """Raise CheckpointError listing every parameter whose shape (or presence) differs."""
+def check_compatible(model_state: dict, ckpt_state: dict, path, what: str = "model", holds: str = "") -> None:
+    """Raise CheckpointError listing every parameter whose shape (or presence) differs.
+
+    ``holds`` says what the checkpoint holds (:func:`describe`), so the message names it.
+    """
     lines = shape_mismatches(model_state, ckpt_state)
     if lines:
         raise CheckpointError(
-            f"checkpoint {os.fspath(path)!r} holds a different {what}; {len(lines)} entr"
-            f"{'y differs' if len(lines) == 1 else 'ies differ'}:\n" + "\n".join(lines) +
-            "\nuse the same --model, --dataset (number of classes) and --devices as the run that wrote it"
+            f"checkpoint {os.fspath(path)!r} holds {holds or 'a different ' + what}, which does not fit the {what} "
+            f"built for it; {len(lines)} entr{'y differs' if len(lines) == 1 else 'ies differ'}:\n" + "\n".join(lines)
+            + "\nit was written by another version of tinyconv or for other model options"
         )

@@ -27,14 +27,18 @@ DEFAULT_MODEL = {"fashion-mnist-mini": "alexnet-28", "fashion-mnist": "alexnet-2
                  "imagenette": "alexnet", "folder": "by image size"}
 FOLDER_MODELS = ((48, "alexnet-cifar"), (128, "alexnet-64"))   # shorter side up to N px -> model; larger: alexnet
 DEFAULT_EPOCHS = {"fashion-mnist-mini": 6}                     # other datasets: 30
+IMAGE_FILE_DATASETS = ("imagenette", "folder")                  # decoded from image files, which may be corrupt
+_FOLDER_NEEDS_DATA_DIR = "--dataset folder needs --data-dir DIR holding DIR/train/<class>/* and DIR/val/<class>/*"
 
 
 def default_model(dataset: str, data_dir=None) -> str:
     """The model a dataset trains when --model is not given. For ``folder`` it goes by the size of the
     first training image: alexnet-cifar for CIFAR-sized images (up to 48 px), alexnet-64 up to 128 px,
     AlexNet itself above."""
-    if dataset != "folder" or data_dir is None:
+    if dataset != "folder":
         return DEFAULT_MODEL.get(dataset, "alexnet")
+    if data_dir is None:
+        raise ValueError(_FOLDER_NEEDS_DATA_DIR)
     first = data.ImageFolder(_split_folder(data_dir, ("train",)), resize=None, cache_size=0)
     side = min(first[0][0].shape[:2])
     return next((name for most, name in FOLDER_MODELS if side <= most), "alexnet")
@@ -68,11 +72,17 @@ def _split_folder(data_dir, names) -> str:
                             f"{data_dir}/train/<class>/* and {data_dir}/val/<class>/* (or test/ in place of val/)")
 
 
-def load_datasets(name: str, data_dir=None, download: bool = False, resize: int = PAPER_RESIZE):
+def load_datasets(name: str, data_dir=None, download: bool = False, resize: int = PAPER_RESIZE,
+                  skip_corrupt: bool = False):
     """(train, validation) datasets; for Fashion-MNIST and CIFAR-10 the test split is the validation set.
 
-    ``resize`` is the side images of the folder datasets are rescaled to (:func:`stored_size`).
+    ``resize`` is the side images of the folder datasets are rescaled to (:func:`stored_size`);
+    ``skip_corrupt`` leaves out their image files that do not decode
+    (:class:`~tinyconv.data.ImageFolder`).
     """
+    if skip_corrupt and name not in IMAGE_FILE_DATASETS:
+        raise ValueError(f"--skip-corrupt leaves out image files that do not decode; --dataset {name} has none "
+                         f"(only {' and '.join(IMAGE_FILE_DATASETS)} do)")
     if name == "fashion-mnist-mini":
         return data.fashion_mnist_mini(train=True), data.fashion_mnist_mini(train=False)
     if name == "fashion-mnist":
@@ -81,13 +91,13 @@ def load_datasets(name: str, data_dir=None, download: bool = False, resize: int 
     if name == "cifar10":
         return data.CIFAR10(data_dir, train=True, download=download), data.CIFAR10(data_dir, train=False)
     if name == "imagenette":
-        return (data.Imagenette(data_dir, train=True, download=download, resize=resize),
-                data.Imagenette(data_dir, train=False, resize=resize))
+        return (data.Imagenette(data_dir, train=True, download=download, resize=resize, skip_corrupt=skip_corrupt),
+                data.Imagenette(data_dir, train=False, resize=resize, skip_corrupt=skip_corrupt))
     if name == "folder":
         if data_dir is None:
-            raise ValueError("--dataset folder needs --data-dir DIR holding DIR/train/<class>/* and DIR/val/<class>/*")
-        return (data.ImageFolder(_split_folder(data_dir, ("train",)), resize=resize),
-                data.ImageFolder(_split_folder(data_dir, ("val", "test")), resize=resize))
+            raise ValueError(_FOLDER_NEEDS_DATA_DIR)
+        return (data.ImageFolder(_split_folder(data_dir, ("train",)), resize=resize, skip_corrupt=skip_corrupt),
+                data.ImageFolder(_split_folder(data_dir, ("val", "test")), resize=resize, skip_corrupt=skip_corrupt))
     raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
 
 
@@ -143,7 +153,7 @@ def hold_out(dataset, count: int, seed: int):
 
 
 def choose_splits(dataset: str, data_dir=None, *, train_images: int | None, val_images: int | None,
-                  holdout: int, seed: int, input_size: int, download: bool = False):
+                  holdout: int, seed: int, input_size: int, download: bool = False, skip_corrupt: bool = False):
     """(train, validation, test or None): the images a run trains on, watches, and is tested on at the end.
 
     Without ``holdout`` the dataset's own validation split (the test set of Fashion-MNIST and
@@ -151,7 +161,7 @@ def choose_splits(dataset: str, data_dir=None, *, train_images: int | None, val_
     set. With ``holdout`` N, N of the (``train_images``) training images are the validation set
     (:func:`hold_out`) and that split is the test set. ``input_size`` is the net's (:func:`stored_size`).
     """
-    train, val = load_datasets(dataset, data_dir, download, stored_size(input_size))
+    train, val = load_datasets(dataset, data_dir, download, stored_size(input_size), skip_corrupt)
     train, val = limit(train, train_images, seed), limit(val, val_images, VAL_SEED)
     if not holdout:
         return train, val, None

@@ -18,47 +18,58 @@ images the schedule watched.
 """
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import numpy as np
 
 from . import checkpoint
 from .datasets import choose_splits, limit, make_loaders
 from .loop import errors_of_log_probs, evaluate, predict_all
-from .run import TrainConfig, build_model, choose_devices
+from .config import saved_config
+from .run import build_model, choose_devices
 
 MODES = (("centre", False), ("ten_crop", True))
 SPLITS = ("val", "holdout", "train")
 
 
 class _Restored:
-    """A checkpoint's net with its weights, and the images it is to be evaluated on, preprocessed as in training."""
+    """A checkpoint's options (read first, so that several checkpoints can be checked before any is read
+    whole), the images it is to be evaluated on (:meth:`choose_images`), preprocessed as in training,
+    and its net with its weights (:meth:`model`)."""
 
-    def __init__(self, path, *, data_dir, backend: str, split: str, val_images: int | None, say):
+    def __init__(self, path, *, data_dir, backend: str, say):
+        self.path = path
+        self.state = checkpoint.load_checkpoint(path, arrays=False)
+        saved = saved_config(self.state, path)
+        self.cfg = replace(saved, backend=backend, devices=saved.devices if backend != "numpy" else None,
+                           data_dir=data_dir or saved.data_dir, tf32=False)
+        self.devices = choose_devices(self.cfg, say)
+
+    def choose_images(self, split: str, val_images: int | None) -> None:
+        """The training images (whose mean image §2 subtracts) and the ``split`` images to evaluate on."""
         if split not in SPLITS:
             raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-        self.path, self.split = path, split
-        self.state = state = checkpoint.load_checkpoint(path)
-        saved = {f.name: state["config"][f.name] for f in fields(TrainConfig) if f.name in state["config"]}
-        self.cfg = cfg = replace(TrainConfig(**saved), backend=backend,
-                                 devices=saved.get("devices") if backend != "numpy" else None,
-                                 data_dir=data_dir or saved.get("data_dir"), tf32=False)
-        self.devices = choose_devices(cfg, say)
+        cfg, self.split = self.cfg, split
         own_split_images = val_images if split == "val" and val_images is not None else cfg.val_images
-        self.train_set, watched, test = choose_splits(  # the mean image (§2) comes from train_set
+        self.train_set, watched, test = choose_splits(
             cfg.dataset, cfg.data_dir, train_images=cfg.train_images, val_images=own_split_images,
-            holdout=cfg.holdout, seed=cfg.seed, input_size=state["input_size"])
-        self.train_set = limit(self.train_set, state.get("train_count"), cfg.seed)  # as cut for MPI ranks
+            holdout=cfg.holdout, seed=cfg.seed, input_size=self.state["input_size"], skip_corrupt=cfg.skip_corrupt)
+        self.train_set = limit(self.train_set, self.state.get("train_count"), cfg.seed)  # as cut for MPI ranks
         if split == "holdout" and test is None:
-            raise ValueError(f"{path} was trained without --holdout, so no training images were held out: "
+            raise ValueError(f"{self.path} was trained without --holdout, so no training images were held out: "
                              "use --split val or --split train")
         if split == "val":
             self.val_set = watched if test is None else test
         else:
             self.val_set = limit(self.train_set if split == "train" else watched, val_images, cfg.seed)
-        self.model = build_model(cfg, state["model_name"], state["num_classes"], self.devices)
-        checkpoint.check_compatible(self.model.state_dict(), state["model"], path)
-        self.model.load_state_dict(state["model"])
+
+    def model(self):
+        """The checkpoint's net with its weights."""
+        state = checkpoint.load_checkpoint(self.path)
+        model = build_model(self.cfg, state["model_name"], state["num_classes"], self.devices)
+        checkpoint.check_compatible(model.state_dict(), state["model"], self.path, holds=checkpoint.describe(state))
+        model.load_state_dict(state["model"])
+        return model
 
     def loader(self, ten_crop: bool, batch_size: int, workers: int | None):
         """The evaluation images as batches of centre crops or of ten crops (§4.1)."""
@@ -88,8 +99,10 @@ def evaluate_checkpoint(path, *, data_dir=None, backend: str = "auto", batch_siz
     "holdout" (the held-out training images of such a run) or "train" (the training images);
     ``val_images`` limits any of them to that many seeded random images.
     """
-    net = _Restored(path, data_dir=data_dir, backend=backend, split=split, val_images=val_images, say=say)
-    results = {name: evaluate(net.model, net.loader(ten, batch_size, workers), desc=name, show=show)
+    net = _Restored(path, data_dir=data_dir, backend=backend, say=say)
+    net.choose_images(split, val_images)
+    model = net.model()
+    results = {name: evaluate(model, net.loader(ten, batch_size, workers), desc=name, show=show)
                for name, ten in MODES}
     net.report(results, say)
     return results
@@ -99,8 +112,9 @@ def predictions(path, *, data_dir=None, backend: str = "auto", batch_size: int =
                 workers: int | None = None, show: bool = True, say=print) -> tuple[np.ndarray, np.ndarray]:
     """Log-probabilities (N, K) and labels (N,) of the checkpoint's net on its validation images, centre
     crops or the ten crops of §4.1: what :func:`evaluate_average` and the §6 experiment average."""
-    net = _Restored(path, data_dir=data_dir, backend=backend, split="val", val_images=None, say=say)
-    return predict_all(net.model, net.loader(ten_crop, batch_size, workers), desc="predict", show=show)
+    net = _Restored(path, data_dir=data_dir, backend=backend, say=say)
+    net.choose_images("val", None)
+    return predict_all(net.model(), net.loader(ten_crop, batch_size, workers), desc="predict", show=show)
 
 
 def evaluate_average(paths, *, data_dir=None, backend: str = "auto", batch_size: int = 128, split: str = "val",
@@ -120,27 +134,35 @@ def evaluate_average(paths, *, data_dir=None, backend: str = "auto", batch_size:
     paths = [str(p) for p in paths]
     if len(paths) < 2:
         raise ValueError(f"averaging needs at least two checkpoints, got {len(paths)}: use evaluate_checkpoint for one")
-    results, summed, labels, dataset = {}, {}, {}, None
-    for path in paths:
-        net = _Restored(path, data_dir=data_dir, backend=backend, split=split, val_images=val_images, say=say)
-        dataset = dataset or net.cfg.dataset
-        if net.cfg.dataset != dataset:
-            raise ValueError(f"{path} was trained on {net.cfg.dataset}, {paths[0]} on {dataset}: "
-                             "only nets of the same dataset can be averaged")
-        results[path] = {}
+    nets = [_Restored(path, data_dir=data_dir, backend=backend, say=say) for path in paths]
+    _check_averageable(nets, split, val_images)
+    results, summed = {}, {}
+    for net in nets:
+        model, results[net.path] = net.model(), {}
         for name, ten in MODES:
-            log_p, y = predict_all(net.model, net.loader(ten, batch_size, workers), desc=name, show=show)
-            if name in labels and (log_p.shape != summed[name].shape or not np.array_equal(y, labels[name])):
-                raise ValueError(f"{path} is evaluated on other images than {paths[0]} ({len(y)} against "
-                                 f"{len(labels[name])}, or in another order): train the nets with the same "
-                                 "--val-images, or give a --val-images here at least the size of the "
-                                 "validation set, to evaluate every net on all of it")
+            log_p, labels = predict_all(model, net.loader(ten, batch_size, workers), desc=name, show=show)
             summed[name] = log_p if name not in summed else np.logaddexp(summed[name], log_p)  # log(sum of p)
-            labels[name] = y
-            results[path][name] = errors_of_log_probs(log_p, y)
-        net.report(results[path], say)
-    results["average"] = {name: errors_of_log_probs(summed[name] - np.log(len(paths)), labels[name])
-                          for name, _ in MODES}
+            results[net.path][name] = errors_of_log_probs(log_p, labels)
+        net.report(results[net.path], say)
+    results["average"] = {name: errors_of_log_probs(summed[name] - np.log(len(paths)), labels)  # every net's
+                          for name, _ in MODES}                                                # images are one set
     say(f"average of the {len(paths)} nets' softmax outputs (§6):")
     _say_errors(results["average"], say)
     return results
+
+
+def _check_averageable(nets: list, split: str, val_images: int | None) -> None:
+    """Choose each net's images; refuse, before any net is evaluated, nets of another dataset than the first
+    (before any data is read) or evaluated on other images."""
+    first = nets[0]
+    for net in nets[1:]:
+        if net.cfg.dataset != first.cfg.dataset:
+            raise ValueError(f"{net.path} was trained on {net.cfg.dataset}, {first.path} on {first.cfg.dataset}: "
+                             "only nets of the same dataset can be averaged")
+    for net in nets:
+        net.choose_images(split, val_images)
+        if net.val_set.name != first.val_set.name:  # names say which images a subset holds (datasets.limit)
+            raise ValueError(f"{net.path} is evaluated on other images than {first.path} ({len(net.val_set)} against "
+                             f"{len(first.val_set)}, or other ones): train the nets with the same --val-images, or "
+                             "give a --val-images here at least the size of the validation set, to evaluate every "
+                             "net on all of it")

@@ -15,7 +15,7 @@ import math
 ADVICE = (
     "things to try: --init he, if the net is narrower than AlexNet (N(0, 0.01) weights can shrink the image "
     "to nothing before the logits, see tinyconv/train/initialisation.py); a lower learning rate (--lr 0.001); "
-    "bias_init=0.1 instead of 1 for the layers the paper sets to 1 (§5); check the input scale (raw pixel values minus the mean image, §2, not "
+    "--bias-init 0.1 instead of 1 for the layers the paper sets to 1 (§5); check the input scale (raw pixel values minus the mean image, §2, not "
     "values divided by 255 nor standardised twice); and for RGB data check the PCA colour noise "
     "scale (§4.1: alpha_i ~ N(0, 0.1) times the standard deviations along the principal "
     "components, not the eigenvalues)"

@@ -1,9 +1,9 @@
 """Per-epoch metrics as JSON lines and CSV (one row per epoch, the same rows in both files).
 
 JSON lines (``metrics.jsonl``) are what the program reads back for plots and ``--resume``;
-CSV (``metrics.csv``) opens in a spreadsheet. Each row is written and flushed as soon as its
-epoch ends, so an interrupted run keeps the rows of every finished epoch. A run with a
-held-out validation set also writes its test-set figures once, at the end (``test.json``).
+CSV (``metrics.csv``) opens in a spreadsheet. Each row is appended as soon as its epoch ends, so
+an interrupted run keeps the rows of every finished epoch. A run with a held-out validation set
+also writes its test-set figures once, at the end (``test.json``).
 """
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import csv
 import json
 import math
 import os
+
+from ..files import replace_atomically
 
 
 def read_metrics(path) -> list[dict]:
@@ -24,24 +26,26 @@ def read_metrics(path) -> list[dict]:
 class MetricsWriter:
     """Append rows (dicts of numbers and strings) to ``<folder>/metrics.jsonl`` and ``metrics.csv``.
 
-    ``keep_until_epoch`` (used by ``--resume``) first drops rows written after the checkpoint's
-    epoch, so a resumed run does not list an epoch twice.
+    Rows already there are kept: a writer never truncates the files. ``keep_until_epoch`` (used by
+    ``--resume``) drops the rows written after the checkpoint's epoch, so a resumed run does not list
+    an epoch twice; the files are then rewritten whole or not at all.
     """
 
     def __init__(self, folder, keep_until_epoch: int | None = None):
         os.makedirs(folder, exist_ok=True)
         self.jsonl_path = os.path.join(folder, "metrics.jsonl")
         self.csv_path = os.path.join(folder, "metrics.csv")
-        rows = read_metrics(self.jsonl_path) if keep_until_epoch is not None else []
-        self.rows = [r for r in rows if r.get("epoch", 0) <= (keep_until_epoch or 0)]
+        self.rows = read_metrics(self.jsonl_path)
         self.columns = list(self.rows[0]) if self.rows else None
-        with open(self.jsonl_path, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(r) + "\n" for r in self.rows)
-        with open(self.csv_path, "w", encoding="utf-8", newline="") as f:
-            if self.columns:
-                writer = csv.DictWriter(f, fieldnames=self.columns)
-                writer.writeheader()
-                writer.writerows(self.rows)
+        if keep_until_epoch is not None and any(r.get("epoch", 0) > keep_until_epoch for r in self.rows):
+            self.rows = [r for r in self.rows if r.get("epoch", 0) <= keep_until_epoch]
+            with replace_atomically(self.jsonl_path, "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(r) + "\n" for r in self.rows)
+            with replace_atomically(self.csv_path, "w", encoding="utf-8", newline="") as f:
+                if self.columns:
+                    writer = csv.DictWriter(f, fieldnames=self.columns)
+                    writer.writeheader()
+                    writer.writerows(self.rows)
 
     def write(self, row: dict) -> None:
         """Append one row; every row must have the same columns as the first."""
@@ -67,9 +71,8 @@ def write_test_result(folder, result: dict) -> str:
     Written to a temporary file and renamed, so a reader never sees half of it.
     """
     path = os.path.join(folder, "test.json")
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
+    with replace_atomically(path, "w", encoding="utf-8") as f:
         json.dump({k: _plain(v) for k, v in result.items()}, f, indent=1)
-    os.replace(path + ".tmp", path)
     return path
 
 

@@ -42,7 +42,9 @@ def plot_curves(rows: list[dict], path) -> None:
                               ("val_top5", "validation top-5", "-")):
         err_ax.plot(epochs, [100 * r[key] for r in rows], style, marker=".", label=label)
     err_ax.set(xlabel="epoch", ylabel="error (%)", title="top-1 / top-5 error")
-    lr_ax.semilogy(epochs, [r["lr"] for r in rows], marker=".")
+    rates = [r["lr"] for r in rows]
+    lr_ax.plot(epochs, rates, marker=".")
+    lr_ax.set_yscale("log" if all(rate > 0 for rate in rates) else "linear")  # a log axis has no place for 0
     lr_ax.set(xlabel="epoch", ylabel="learning rate", title="learning rate (÷10 on plateaus, §5)")
     for ax in (loss_ax, err_ax):
         ax.legend()

@@ -10,62 +10,23 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from contextlib import nullcontext
+from dataclasses import asdict, replace
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from .. import backend, distributed, models, threads
 from ..optim import SGD, MilestoneSchedule, PlateauSchedule
-from . import checkpoint, initialisation
-from .datasets import choose_splits, dataset_pad, default_epochs, default_model, limit, make_loaders
+from . import checkpoint, initialisation, outdir
+from .config import ResumeConflict, TrainConfig, check_options, conflicts, resolved, saved_config
+from .datasets import choose_splits, limit, make_loaders
 from .figures import write_figures
 from .guards import LossGuard, NonFiniteLoss
 from .interrupt import Interrupt
 from .loop import EpochProgress, evaluate, train_epoch
 from .metrics import MetricsWriter, read_metrics, write_test_result
 from .plots import plot_curves
-
-
-@dataclass
-class TrainConfig:
-    """Every option of the program (``examples/train_alexnet.py --help`` explains each)."""
-
-    dataset: str = "fashion-mnist-mini"
-    data_dir: str | None = None
-    download: bool = False
-    model: str | None = None
-    model_options: dict = field(default_factory=dict)
-    backend: str = "auto"
-    devices: str | None = None
-    batch_size: int = 128
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    patience: int = 3
-    max_reductions: int = 3
-    lr_drops: tuple | None = None
-    epochs: int | None = None
-    seed: int = 0
-    bias_init: float | None = None
-    dropout: float | None = None
-    init: str = "auto"
-    out: str | None = None
-    resume: str | None = None
-    tf32: bool = False
-    workers: int | None = None
-    threads: int | None = None
-    augment_on_gpu: bool = False
-    ten_crop: bool = False
-    pad: int | None = None
-    erase: float = 0.0
-    augment: bool = True
-    train_eval_images: int = 0
-    train_images: int | None = None
-    val_images: int | None = None
-    holdout: int = 0
-    progress: bool = True
-    figures: bool = True
 
 
 def choose_devices(cfg: TrainConfig, say) -> list[str]:
@@ -147,13 +108,9 @@ def make_schedule(cfg: TrainConfig, optimizer):
     return PlateauSchedule(optimizer, factor=0.1, patience=cfg.patience, max_reductions=cfg.max_reductions)
 
 
-def default_out(cfg: TrainConfig, model_name: str) -> str:
-    return os.path.join("runs", f"{cfg.dataset}-{model_name}-seed{cfg.seed}")
-
-
 def _restore(path, model, optimizer, schedule, guard) -> dict:
     state = checkpoint.load_checkpoint(path)
-    checkpoint.check_compatible(model.state_dict(), state["model"], path)
+    checkpoint.check_compatible(model.state_dict(), state["model"], path, holds=checkpoint.describe(state))
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     schedule.load_state_dict(state["schedule"])
@@ -165,24 +122,57 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
     """Run the program; returns {"status": "finished"|"interrupted"|"diverged", "out", "epoch", "val", "test"}.
 
     "test" holds the test-set figures of a finished run with ``cfg.holdout`` (empty otherwise).
+    With ``cfg.resume`` the run saved there goes on in the folder that holds it; ``cfg`` must then
+    hold that run's options (:func:`tinyconv.train.config.resume_config` reads them), or differ
+    only in :data:`~tinyconv.train.config.CHANGEABLE_ON_RESUME`. The output folder is guarded
+    (:mod:`tinyconv.train.outdir`): one process at a time, and a new run never over another.
 
     Under ``mpirun -n N`` (``comm``: :func:`tinyconv.distributed.init`) the N ranks train data parallel:
     rank 0's weights are broadcast, each rank takes 1/N of every batch of ``batch_size`` and the
     gradients are averaged before each update; only rank 0 prints and writes files.
     """
     comm = comm or distributed.init()
-    cfg = replace(cfg, pad=dataset_pad(cfg.dataset, cfg.pad),  # stored resolved: evaluate.py crops the same
-                  epochs=cfg.epochs if cfg.epochs is not None else default_epochs(cfg.dataset))
     if not comm.is_root:
-        say, cfg = (lambda *_: None), replace(cfg, progress=False, figures=False)
+        say = _quiet
+    cfg = resolved(cfg)  # stored resolved: --resume and evaluate.py rebuild the same run
+    check_options(cfg)
+    distributed.split_batch(cfg.batch_size, comm.world_size)  # refuses a batch the ranks cannot share, early
+    if cfg.resume and _all_epochs_done(cfg, say):
+        return {"status": "finished", "out": cfg.out, "epoch": cfg.epochs, "val": {}, "test": {}}
+    with outdir.claimed(cfg.out, resume=bool(cfg.resume), overwrite=cfg.overwrite) if comm.is_root else nullcontext():
+        return _train(cfg if comm.is_root else replace(cfg, progress=False, figures=False), say, comm)
+
+
+def _quiet(*_) -> None:
+    """What ranks other than rank 0 say."""
+
+
+def _all_epochs_done(cfg: TrainConfig, say) -> bool:
+    """Check that ``cfg`` may resume the run saved at ``cfg.resume``; True when that run has no epoch left."""
+    state = checkpoint.load_checkpoint(cfg.resume, arrays=False)
+    found = conflicts(saved_config(state, cfg.resume), cfg)
+    if found:
+        raise ResumeConflict(cfg.resume, found)
+    if cfg.epochs < state["epoch"]:
+        raise ValueError(f"--epochs {cfg.epochs}: the run saved in {cfg.resume} has trained {state['epoch']} "
+                         "epochs already; leave out --epochs, or give at least that many")
+    if cfg.epochs > state["epoch"] or state["progress"]["batches"]:
+        return False
+    say(f"the run saved in {cfg.resume} has trained all its {cfg.epochs} epochs: a larger --epochs trains it further")
+    return True
+
+
+def _train(cfg: TrainConfig, say, comm) -> dict:
+    """:func:`train` once the options are checked and the output folder is this process's alone."""
     devices = distributed.rank_devices(choose_devices(cfg, say), comm)
     if cfg.threads is not None:
         threads.set_threads(cfg.threads)
     say(threads.budget().line(backend.device(devices[0]).kind, cfg.workers))
-    name = cfg.model or default_model(cfg.dataset, cfg.data_dir)
+    name, out = cfg.model, cfg.out
     train_set, val_set, test_set = choose_splits(cfg.dataset, cfg.data_dir, train_images=cfg.train_images,
                                                  val_images=cfg.val_images, holdout=cfg.holdout, seed=cfg.seed,
-                                                 input_size=models.input_size(name), download=cfg.download)
+                                                 input_size=models.input_size(name), download=cfg.download,
+                                                 skip_corrupt=cfg.skip_corrupt)
     train_set = limit(train_set, len(train_set) - len(train_set) % comm.world_size, cfg.seed)  # equal shards
     model = build_model(cfg, name, train_set.num_classes, devices)
     comm.broadcast_parameters(model)
@@ -202,7 +192,6 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
     schedule = make_schedule(cfg, optimizer)
     guard = LossGuard(train_set.num_classes, warn=say)
     rng = np.random.default_rng([cfg.seed, 1])  # picks the images shown in the figures
-    out = cfg.out or default_out(cfg, name)
     ckpt_path = os.path.join(out, "checkpoint.npz")
     start_epoch, progress, last_good = 1, EpochProgress(), cfg.resume
     if cfg.resume:
@@ -256,7 +245,7 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
                 return {"status": "diverged", "out": out, "epoch": epoch - 1, "val": result, "test": {}}
             if stop.requested:
                 save(epoch - 1, progress)
-                say(f"interrupted in epoch {epoch}: saved {ckpt_path}; continue with --resume {ckpt_path}")
+                say(f"interrupted in epoch {epoch}: saved {ckpt_path}")
                 status, epoch = "interrupted", epoch - 1
                 break
             seconds = time.perf_counter() - started
@@ -299,9 +288,3 @@ def train(cfg: TrainConfig, say=tqdm.write, comm=None) -> dict:
 def _errors_line(what: str, result: dict) -> str:
     return (f"{what}: top-1 error {100 * result['top1']:.2f}% (accuracy {100 * (1 - result['top1']):.2f}%), "
             f"top-5 error {100 * result['top5']:.2f}%")
-
-
-def config_from(namespace) -> TrainConfig:
-    """A TrainConfig from an argparse Namespace with the same field names."""
-    return TrainConfig(**{f.name: getattr(namespace, f.name) for f in fields(TrainConfig)
-                          if hasattr(namespace, f.name)})
