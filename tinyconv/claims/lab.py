@@ -127,6 +127,7 @@ class Lab:
             self.say(f"arm {name}: " + ("training" if not cfg.resume else f"resuming {path}"))
             result = train(cfg, say=self.say)
             if result["status"] == "diverged":
+                os.makedirs(cfg.out, exist_ok=True)   # a run that diverged before its first checkpoint leaves none
                 with open(marker, "w", encoding="utf-8") as f:
                     json.dump({"after_epochs": result["epoch"]}, f)
                 raise Diverged(f"arm {name} diverged in epoch {result['epoch'] + 1} at lr {cfg.lr:g}")
