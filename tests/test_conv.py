@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from tinyconv import backend
-from tinyconv.functional.conv import col2im, conv2d, conv2d_naive, conv_out_size, im2col
+from tinyconv.functional.conv import col2im, conv2d, conv2d_naive, im2col
+from tinyconv.functional.windows import conv_out_size
 from tinyconv.tensor import Tensor
 from tinyconv.testing import assert_close, gradcheck
 
@@ -128,12 +129,12 @@ def test_rejects_weight_that_is_not_4d(xp):
 
 
 def test_rejects_input_channels_not_divisible_by_groups(xp):
-    with pytest.raises(ValueError, match="input channels C = 3 do not divide by groups = 2"):
+    with pytest.raises(ValueError, match=r"in_channels \(C\) = 3 is not divisible by groups = 2"):
         _bad(xp, (1, 3, 8, 8), (4, 1, 3, 3), groups=2)
 
 
 def test_rejects_output_channels_not_divisible_by_groups(xp):
-    with pytest.raises(ValueError, match="output channels OC .* = 5 do not divide by groups = 2"):
+    with pytest.raises(ValueError, match=r"out_channels \(OC\) = 5 is not divisible by groups = 2"):
         _bad(xp, (1, 4, 8, 8), (5, 2, 3, 3), groups=2)
 
 
