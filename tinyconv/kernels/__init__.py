@@ -15,7 +15,7 @@ activation.cu  relu_forward (output and mask in one pass)          fast/activati
 sgd.cu         sgd_update (the §5 rule in one pass)                fast/sgd.py         optim/sgd.py
 =============  ==================================================  ==================  ==========================
 
-The loss keeps its xp version: its arrays are (batch, classes), half a megabyte for AlexNet,
+The loss keeps its reference only: its arrays are (batch, classes), half a megabyte for AlexNet,
 so its few launches cost microseconds in a step of milliseconds, and a fused softmax would
 need a block-wide reduction (shared memory), which the host check below cannot run.
 

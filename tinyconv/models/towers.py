@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import init
-from ..functional.conv import conv_out_size
+from ..functional.windows import conv_out_size
 from ..nn import Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, Module, ReLU
 from ..tensor import Tensor
 
