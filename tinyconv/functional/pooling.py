@@ -58,6 +58,7 @@ class MaxPool2dFunction(Function):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def check(self, x):
+        """Check the input against the window; keep the window's geometry for forward and backward."""
         _check_pool_input(x)
         self.geometry = pool_geometry(x.shape, self.kernel_size, self.stride, self.padding)
 
