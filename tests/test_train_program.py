@@ -181,7 +181,7 @@ def test_dropout_option_reaches_both_hidden_layers_and_is_checked(train_main, tm
     model = run.build_model(run.TrainConfig(dropout=0.25), "alexnet-28", 10, ["cpu"])
     assert [m.p for m in model.modules() if isinstance(m, Dropout)] == [0.25, 0.25]
     assert train_main(SMALL + ["--dropout", "1.5", "--epochs", "1", "--out", str(tmp_path / "run")]) == 2
-    assert "error: p is the probability of dropping a unit, in [0, 1); got 1.5" in capsys.readouterr().err
+    assert "error: dropout probability p must be in [0, 1), got 1.5" in capsys.readouterr().err
 
 
 def test_help_explains_every_option():
