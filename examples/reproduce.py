@@ -4,7 +4,7 @@ averaged nets (§6).
     python examples/reproduce.py lrn --data-dir ~/.cache/tinyconv/cifar10-jpeg    # JPEG class folders (train/, test/)
     python examples/reproduce.py figure1 --dataset cifar10 --download            # the official archive
     python examples/reproduce.py all --data-dir DIR                              # every experiment, one after another
-    python examples/reproduce.py dropout --data-dir DIR --quick                  # a few hundred images: tests the machinery
+    python examples/reproduce.py dropout --data-dir DIR --quick                  # a few hundred images: a test run
 
 Each experiment trains its arms (one training run each) under OUT/runs/<arm>/ and writes
 OUT/<experiment>/result.json and OUT/<experiment>/<experiment>.png. An interrupted experiment
@@ -38,7 +38,8 @@ def parser() -> argparse.ArgumentParser:
                    help="where the arms and the results go (default: %(default)s)")
     p.add_argument("--quick", action="store_true", help="a few hundred images for two epochs per arm: checks that "
                    "the experiment runs end to end (minutes), not the claim")
-    p.add_argument("--workers", type=int, default=2, metavar="N", help="threads preparing batches (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=2, metavar="N",
+                   help="threads preparing batches (default: %(default)s)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     return p
 

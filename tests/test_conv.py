@@ -23,7 +23,8 @@ def test_conv_out_size_matches_the_paper():
     assert conv_out_size(8, 3, 2, 0) == 3           # floor mode drops the last partial window
 
 
-@pytest.mark.parametrize("kernel,stride,padding,groups", list(itertools.product([1, 3, 5, 11], [1, 2, 4], [0, 1, 2], [1, 2, 4])))
+@pytest.mark.parametrize("kernel,stride,padding,groups",
+                         list(itertools.product([1, 3, 5, 11], [1, 2, 4], [0, 1, 2], [1, 2, 4])))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bias", [True, False])
 def test_forward_matches_naive(kernel, stride, padding, groups, dtype, bias, xp, rng):
@@ -139,7 +140,8 @@ def test_rejects_output_channels_not_divisible_by_groups(xp):
 
 
 def test_rejects_weight_channels_that_do_not_match_input(xp):
-    with pytest.raises(ValueError, match=r"weight has 3 input channels per group .* C = 8 .* 2 group.*\(6, 4, KH, KW\)"):
+    with pytest.raises(ValueError,
+                       match=r"weight has 3 input channels per group .* C = 8 .* 2 group.*\(6, 4, KH, KW\)"):
         _bad(xp, (1, 8, 8, 8), (6, 3, 3, 3), groups=2)
 
 

@@ -23,7 +23,6 @@ from tinyconv.functional.pooling import MaxPool2dFunction
 from tinyconv.kernels import host
 from tinyconv.optim import SGD
 
-
 pytestmark = pytest.mark.skipif(not host.AVAILABLE, reason="needs g++ to run the CUDA sources on the host")
 
 TOLERANCE = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}

@@ -72,7 +72,7 @@ class MaxPool2dCPU(MaxPool2dFunction):
         return y
 
     def _forward_chunk(self, x, argmax):
-        xp, ((KH, KW), (SH, SW), (PH, PW), (OH, OW)) = self.xp, self.geometry
+        xp, ((_, KW), (_, SW), (PH, PW), (_, OW)) = self.xp, self.geometry
         phases = _to_phases(xp, x, PH, PW, SW, (KW - 1) // SW + OW)    # (SW, n, C, H + 2PH, Wq)
         windows = self._windows(phases)
         y = next(windows).copy()                                        # (n, C, OH, OW), offset 0
@@ -86,7 +86,7 @@ class MaxPool2dCPU(MaxPool2dFunction):
         return y
 
     def backward(self, gy):                                             # gy (N, C, OH, OW)
-        xp, (argmax,), ((KH, KW), (SH, SW), (PH, PW), (OH, OW)) = self.xp, self.saved, self.geometry
+        xp, (argmax,), ((_, KW), (_, SW), (PH, PW), (_, OW)) = self.xp, self.saved, self.geometry
         N, C, H, W = self.x_shape
         gx = xp.zeros(self.x_shape, dtype=gy.dtype)
 
@@ -127,7 +127,7 @@ class MaxPool2dCUDA(MaxPool2dFunction):
         return y
 
     def backward(self, gy):
-        (argmax,), (N, C, H, W) = self.saved, self.x_shape
+        (argmax,), (H, W) = self.saved, self.x_shape[2:]
         gx = self.xp.empty(self.x_shape, dtype=gy.dtype)
         kernels.launch("pooling.cu", "max_pool_backward", gx.size, self.xp.ascontiguousarray(gy), argmax, gx,
                        H, W, *self._window_arguments())

@@ -1,8 +1,9 @@
 """Elementary differentiable operations: arithmetic, matmul, reductions, shapes, exp/log, indexing.
 
 Each is a small :class:`~tinyconv.function.Function` with its forward and backward side by
-side, plus a lowercase wrapper; :mod:`.operators` makes them Tensor's operators (``a + b``, ...). Broadcasting follows NumPy; backward sums a gradient back
-to the shape of the input it belongs to (:func:`sum_to`).
+side, plus a lowercase wrapper; :mod:`.operators` makes them Tensor's operators (``a + b``, ...).
+Broadcasting follows NumPy; backward sums a gradient back to the shape of the input it belongs
+to (:func:`sum_to`).
 """
 from __future__ import annotations
 

@@ -56,7 +56,8 @@ class SGD:
                 raise TypeError(f"parameter group {i} must be a dict with a 'params' list, got {group!r:.80}")
             unknown = set(group) - {"params", *_HYPER}
             if unknown:
-                raise ValueError(f"parameter group {i} has unknown keys {sorted(unknown)}; allowed: params, {', '.join(_HYPER)}")
+                raise ValueError(f"parameter group {i} has unknown keys {sorted(unknown)}; "
+                                 f"allowed: params, {', '.join(_HYPER)}")
             params = list(group["params"])
             for p in params:
                 if not isinstance(p, Tensor) or not p.requires_grad:

@@ -76,7 +76,8 @@ class _Restored:
 
 def _say_errors(results: dict, say) -> None:
     for name, r in results.items():
-        say(f"  {name:>8}: top-1 error {100 * r['top1']:.2f}%  top-5 error {100 * r['top5']:.2f}%  loss {r['loss']:.4f}")
+        say(f"  {name:>8}: top-1 error {100 * r['top1']:.2f}%  top-5 error {100 * r['top5']:.2f}%  "
+            f"loss {r['loss']:.4f}")
 
 
 def evaluate_checkpoint(path, *, data_dir=None, backend: str = "auto", batch_size: int = 128, split: str = "val",
