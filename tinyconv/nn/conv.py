@@ -22,9 +22,9 @@ class Conv2d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  groups: int = 1, bias: bool = True, rng=None, dtype=np.float32):
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             positive_int(value, name)
-        check_groups(groups, in_channels, out_channels)
+        check_groups(groups, in_channels, out_channels)                  # the op's own check
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = pair(stride, "stride")
