@@ -49,8 +49,16 @@ import numpy as np
 import torch
 
 from benchmarks import dezero_mirror, shared_load
-from benchmarks.common import (cpu_model, cpu_steal_seconds, environment_line, interleaved_times, numpy_gemm_gflops,
-                               print_header, print_row, print_table)
+from benchmarks.common import (
+    cpu_model,
+    cpu_steal_seconds,
+    environment_line,
+    interleaved_times,
+    numpy_gemm_gflops,
+    print_header,
+    print_row,
+    print_table,
+)
 from benchmarks.op_profile import breakdown, op_timers
 from benchmarks.torch_mirror import to_torch
 from benchmarks.training_step import check_agreement, make_batch, step_flops, tinyconv_runner, torch_runner

@@ -19,8 +19,9 @@ images per second as the training step consumes. Three figures, images per secon
 On a GPU each loader runs twice: with the crops made by the CPU threads (§4.1) and with
 ``transform_on_device`` (uint8 images copied to the GPU and cropped there, the CPU threads only
 gathering them and drawing the random offsets). The column loader / tinyconv is the ratio that
-matters: 1.0 or more means the pipeline keeps up. PyTorch/cuDNN's training step on the same model and batch is timed too, since a pipeline
-that is to keep up with a tinyconv faster than PyTorch must also keep up with PyTorch.
+matters: 1.0 or more means the pipeline keeps up. PyTorch/cuDNN's training step on the same model and
+batch is timed too, since a pipeline that is to keep up with a tinyconv faster than PyTorch must also
+keep up with PyTorch.
 
 The stored images are 256 px for the 227 px AlexNet (§2) and, for the small members, the input
 size plus an eighth of it on every side, as the training program pads them. ``--data-dir`` reads
@@ -42,8 +43,8 @@ from benchmarks.torch_mirror import to_torch
 from benchmarks.training_step import torch_runner
 from tinyconv import backend, data, models
 from tinyconv.optim import SGD
-from tinyconv.train.guards import LossGuard
 from tinyconv.train.datasets import default_pad
+from tinyconv.train.guards import LossGuard
 from tinyconv.train.loop import EpochProgress, train_epoch
 
 

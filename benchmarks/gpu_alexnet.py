@@ -10,8 +10,8 @@ run, so no figure in docs/benchmarks.md comes from it. Run it where a GPU is len
 The model is AlexNet as §3.5 builds it: 3x227x227 inputs, batch 128, the towers as groups=2,
 LRN (n=5, alpha=1e-4 in the paper's convention; torch gets alpha * n), overlapping pooling,
 dropout, 1000 classes, softmax cross-entropy, SGD with momentum 0.9 and weight decay 5e-4 (§5).
-It is timed four ways in one process: tinyconv's one-device AlexNet, the same with the fused
-kernels of tinyconv/kernels switched off (every op on its xp version, to show what the kernels
+It is timed four ways in one process: tinyconv's one-device AlexNet, the same with its fast paths
+switched off (``tinyconv.fast_paths(False)``: every op on its reference, to show what the kernels
 bring), tinyconv's SplitAlexNet with both towers on ("cuda:0", "cuda:0") (§3.2's model split,
 with the copies between towers), and its PyTorch twin with the same weights (cudnn.benchmark on).
 
@@ -39,7 +39,7 @@ from benchmarks.common import environment_line, print_table
 from benchmarks.op_profile import breakdown, op_timers
 from benchmarks.torch_mirror import to_torch
 from benchmarks.training_step import check_agreement, make_batch, step_flops, tinyconv_runner, torch_runner
-from tinyconv import backend, kernels, models
+from tinyconv import backend, fast_paths, models
 
 DEVICE = "cuda:0"
 
@@ -101,11 +101,11 @@ def torch_peak_bytes(step) -> int:
 
 
 def without_kernels(fn):
-    """``fn`` with every op on its xp version instead of its fused kernel (:func:`tinyconv.kernels.disabled`)."""
-    def run_xp():
-        with kernels.disabled():
+    """``fn`` with every op on its reference instead of its fused kernel (:class:`tinyconv.fast_paths`)."""
+    def run_references():
+        with fast_paths(False):
             return fn()
-    return run_xp
+    return run_references
 
 
 def run(precision, batch, repeat):
@@ -130,7 +130,7 @@ def run(precision, batch, repeat):
     results = {}
     for name, (fwd, step), timer in (
             ("tinyconv", tinyconv_runner(model, x, labels, DEVICE), ours_t),
-            ("tinyconv, xp ops", [without_kernels(f) for f in tinyconv_runner(model, x, labels, DEVICE)], ours_t),
+            ("tinyconv, references", [without_kernels(f) for f in tinyconv_runner(model, x, labels, DEVICE)], ours_t),
             ("tinyconv split", tinyconv_runner(split, x, labels, DEVICE), ours_t),
             ("torch", torch_runner(twin, x, labels, DEVICE), theirs_t)):
         times = timer(fwd), timer(step)                                  # warm: cuDNN has picked its kernels

@@ -1,6 +1,7 @@
 """Where a tinyconv training step spends its time: timers wrapped around the ops, by kind.
 
-Inside ``with op_timers() as seconds:`` the forward and backward methods of the op classes,
+Inside ``with op_timers() as seconds:`` the forward and backward methods of the op classes (each op's
+reference in tinyconv/functional and its fast versions in tinyconv/fast),
 ``im2col`` / ``col2im`` and ``numpy.matmul`` or ``cupy.matmul`` (the GEMM call of the convolutions) are
 replaced by versions that add their wall time to ``seconds[kind]``; the originals come
 back on exit. The timers nest (a convolution's time includes its im2col and its GEMM), so
@@ -24,19 +25,25 @@ from collections import defaultdict
 
 import numpy as np
 
+from tinyconv import fast
 from tinyconv.functional import activation, conv, normalization, pooling
 from tinyconv.optim import SGD
 
 linear = importlib.import_module("tinyconv.functional.linear")   # the package exports a function of that name
 
-_METHODS = {   # kind -> (owner, attribute names)
-    "conv": (conv.Conv2d, ("forward", "backward")),
-    "linear": (linear.Linear, ("forward", "backward")),
-    "lrn": (normalization.LocalResponseNorm, ("forward", "backward")),
-    "pool": (pooling.MaxPool2d, ("forward", "backward")),
-    "relu": (activation.ReLU, ("forward", "backward")),
-    "sgd": (SGD, ("step",)),
-    "im2col": (conv, ("im2col", "col2im")),
+PASSES = ("forward", "backward")
+_METHODS = {   # kind -> [(owner, the attributes it defines)]: each op's reference and its fast versions
+    "conv": [(conv.Conv2dFunction, PASSES), (fast.conv.Conv2dFast, PASSES)],
+    "linear": [(linear.LinearFunction, PASSES)],
+    "lrn": [(normalization.LocalResponseNormFunction, PASSES), (fast.normalization.LocalResponseNormCPU, PASSES),
+            (fast.normalization.LocalResponseNormCUDA, PASSES)],
+    "pool": [(pooling.MaxPool2dFunction, PASSES), (fast.pooling.MaxPool2dCPU, PASSES),
+             (fast.pooling.MaxPool2dCUDA, PASSES)],
+    "relu": [(activation.ReLUFunction, PASSES), (fast.activation.ReLUCPU, PASSES),
+             (fast.activation.ReLUCUDA, ("forward",))],
+    "sgd": [(SGD, ("step",))],
+    "im2col": [(conv, ("im2col", "col2im")), (fast.conv.Conv2dCPU, ("im2col", "col2im")),
+               (fast.conv.Conv2dCUDA, ("im2col", "col2im"))],
 }
 
 
@@ -62,11 +69,15 @@ def op_timers(xp=np, sync=lambda: None):
     """
     seconds = defaultdict(float)
     saved = []
-    for kind, (owner, names) in {**_METHODS, "matmul": (xp, ("matmul",))}.items():
-        for name in names:
-            original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
-            saved.append((owner, name, original))
-            setattr(owner, name, _timed(original, seconds, kind, sync))
+    for kind, owners in {**_METHODS, "matmul": [(xp, ("matmul",))]}.items():
+        for owner, names in owners:
+            for name in names:
+                original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+                saved.append((owner, name, original))
+                if isinstance(original, staticmethod):      # im2col and col2im of the fast conv classes
+                    setattr(owner, name, staticmethod(_timed(original.__func__, seconds, kind, sync)))
+                else:
+                    setattr(owner, name, _timed(original, seconds, kind, sync))
     try:
         yield seconds
     finally:

@@ -4,7 +4,7 @@ averaged nets (§6).
     python examples/reproduce.py lrn --data-dir ~/.cache/tinyconv/cifar10-jpeg    # JPEG class folders (train/, test/)
     python examples/reproduce.py figure1 --dataset cifar10 --download            # the official archive
     python examples/reproduce.py all --data-dir DIR                              # every experiment, one after another
-    python examples/reproduce.py dropout --data-dir DIR --quick                  # a few hundred images: tests the machinery
+    python examples/reproduce.py dropout --data-dir DIR --quick                  # a few hundred images: a test run
 
 Each experiment trains its arms (one training run each) under OUT/runs/<arm>/ and writes
 OUT/<experiment>/result.json and OUT/<experiment>/<experiment>.png. An interrupted experiment

@@ -32,7 +32,8 @@ EXIT_CODES = {"finished": 0, "diverged": 1, "interrupted": 130}
 
 def parser() -> argparse.ArgumentParser:
     d = TrainConfig()
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split("\n\n", 1)[1])
     data = p.add_argument_group("data")
     data.add_argument("--dataset", choices=DATASETS, default=d.dataset,
@@ -55,7 +56,8 @@ def parser() -> argparse.ArgumentParser:
                            "reports and the learning-rate schedule watches (§5); the dataset's own validation "
                            "split (limited by --val-images) is then the test set, evaluated once at the end "
                            "and written to test.json (default: 0, none)")
-    data.add_argument("--pad", type=int, metavar="PX", help="zero pixels added around images that are already the input size, so "
+    data.add_argument("--pad", type=int, metavar="PX",
+                      help="zero pixels added around images that are already the input size, so "
                       "random crops become random shifts (default: 1 for fashion-mnist, input size // 8 otherwise; "
                       "0 turns it off)")
     data.add_argument("--erase", type=float, default=d.erase, metavar="P",
@@ -116,7 +118,8 @@ def parser() -> argparse.ArgumentParser:
     opt = p.add_argument_group("optimisation (§5)")
     opt.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N",
                      help="examples per step (paper and default: %(default)s)")
-    opt.add_argument("--lr", type=float, default=d.lr, help="initial learning rate epsilon (paper and default: %(default)s)")
+    opt.add_argument("--lr", type=float, default=d.lr,
+                     help="initial learning rate epsilon (paper and default: %(default)s)")
     opt.add_argument("--momentum", type=float, default=d.momentum, metavar="M",
                      help="the 0.9 in v <- 0.9 v - 0.0005 lr w - lr grad, w <- w + v (paper and default: %(default)s)")
     opt.add_argument("--weight-decay", type=float, default=d.weight_decay, metavar="WD",

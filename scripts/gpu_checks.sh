@@ -15,7 +15,7 @@
 #   bash scripts/gpu_checks.sh STAGE    STAGE: tests | bench | pipeline | notebooks | mpi | fmnist
 #
 # tests      every test that takes the `device` fixture, on cuda:0 (pytest -m gpu): the ops, the
-#            fused kernels against their xp versions, the models, SplitAlexNet on ("cuda:0", "cuda:0");
+#            fast versions (fused kernels) against their references, the models, SplitAlexNet on ("cuda:0", "cuda:0");
 #            on 8 processes where pytest-xdist is installed, with the slowest tests listed
 # bench      benchmarks/gpu_alexnet.py: AlexNet 227x227, batch 128, fp32 and TF32, against PyTorch/cuDNN
 # pipeline   the training program on real JPEGs at 227 px (§2, §4.1 on the CPU, training on the GPU),

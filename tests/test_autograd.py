@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import tinyconv.functional as F
+from tinyconv import backend
 from tinyconv.tensor import Tensor, no_grad
 from tinyconv.testing import gradcheck
 
@@ -89,3 +90,63 @@ def test_deep_chain_does_not_hit_recursion_limit():
         y = y + 1.0
     y.sum().backward()
     assert x.grad.tolist() == [1.0]
+
+
+def test_backward_takes_a_tensor_or_an_array_as_the_upstream_gradient(xp):
+    grads = []
+    for gy in (xp.asarray([1.0, 2.0, 3.0]), Tensor(xp.asarray([1.0, 2.0, 3.0]))):
+        x = Tensor(xp.ones(3), requires_grad=True)
+        (x * 2.0).backward(gy)
+        grads.append(x.grad)
+    assert all(g.dtype == np.float64 for g in grads)
+    np.testing.assert_array_equal(np.asarray(grads[0].tolist()), [2.0, 4.0, 6.0])
+    np.testing.assert_array_equal(np.asarray(grads[1].tolist()), [2.0, 4.0, 6.0])
+
+
+@pytest.mark.parametrize("grad, error, message", [
+    ([1.0, 2.0, 3.0], TypeError, r"takes an array or a Tensor, got list; make one with numpy.asarray"),
+    (np.ones(2), ValueError, r"grad has shape \(2,\) but the tensor has shape \(3,\)"),
+    (np.ones((3, 1)), ValueError, r"grad has shape \(3, 1\) but the tensor has shape \(3,\)"),
+    (np.ones(3, dtype=np.float32), TypeError, r"grad has dtype float32 but the tensor has dtype float64; "
+                                              r"convert it with grad.astype\(numpy.float64\)"),
+])
+def test_backward_refuses_an_upstream_gradient_that_does_not_fit(grad, error, message):
+    y = Tensor(np.ones(3), requires_grad=True) * 2.0
+    with pytest.raises(error, match=message):
+        y.backward(grad)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not backend.cupy_available(), reason="needs CuPy and a CUDA GPU")
+def test_backward_refuses_an_upstream_gradient_on_another_device():
+    y = Tensor(backend.to_device(np.ones(3), "cuda:0"), requires_grad=True) * 2.0
+    with pytest.raises(ValueError, match="grad is on cpu but the tensor is on cuda:0"):
+        y.backward(np.ones(3))
+
+
+@pytest.mark.parametrize("data", ["hello", ["a", "b"], [object()], {"x": 1}])
+def test_tensor_refuses_data_that_is_not_numbers(data):
+    with pytest.raises(TypeError, match="a Tensor holds numbers"):
+        Tensor(data)
+
+
+@pytest.mark.parametrize("data", [np.arange(3), [1, 2, 3], np.array([True, False])])
+def test_requires_grad_needs_floating_point_data(data):
+    assert Tensor(data).dtype.kind in "ib"                              # fine without gradients
+    with pytest.raises(TypeError, match="requires_grad=True needs floating-point data"):
+        Tensor(data, requires_grad=True)
+
+
+def test_the_engine_frees_what_a_function_saved_unless_the_graph_is_retained(xp):
+    x = Tensor(xp.ones(3), requires_grad=True)
+    y = x * x
+    fn = y.creator
+    assert len(fn.saved) == 2 and fn.saved[0] is x.data                 # Mul keeps both factors
+    y.sum().backward(retain_graph=True)
+    assert fn.saved is not None
+    y.sum().backward()
+    assert fn.saved is None
+
+
+def test_operators_are_the_functions_of_functional():
+    assert Tensor.__add__ is F.add and Tensor.__matmul__ is F.matmul and Tensor.to is F.copy_to

@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 
 from tests.data.data_builders import cifar_members, save_image
-from tinyconv.claims import QUICK, ArmError, Diverged, Lab
+from tinyconv.claims import QUICK, ArmError, Diverged, Lab, figure1
 from tinyconv.claims import dropout as dropout_claim
-from tinyconv.claims import figure1
 from tinyconv.claims.normalization import compare
 from tinyconv.train.checkpoint import load_checkpoint
 
@@ -150,7 +149,8 @@ def test_a_longer_arm_resumes_where_the_shorter_one_ended(jpeg_folder, tmp_path)
     short = lab.arm("c", epochs=1, model="convnet-cifar").rows
     longer = lab.arm("c", epochs=3, model="convnet-cifar").rows
     assert [r["epoch"] for r in longer] == [1, 2, 3] and longer[0] == short[0]
-    fresh = _lab(jpeg_folder, tmp_path / "fresh", epochs_scale=1.0, min_epochs=1).arm("c", epochs=3, model="convnet-cifar")
+    fresh_lab = _lab(jpeg_folder, tmp_path / "fresh", epochs_scale=1.0, min_epochs=1)
+    fresh = fresh_lab.arm("c", epochs=3, model="convnet-cifar")
     assert [r["val_loss"] for r in fresh.rows] == [r["val_loss"] for r in longer]   # as if never stopped
     assert len(lab.arm("c", epochs=2, model="convnet-cifar").rows) == 3           # read back whole
 

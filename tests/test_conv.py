@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from tinyconv import backend
-from tinyconv.functional.conv import col2im, conv2d, conv2d_naive, conv_out_size, im2col
+from tinyconv.functional.conv import col2im, conv2d, conv2d_naive, im2col
+from tinyconv.functional.windows import conv_out_size
 from tinyconv.tensor import Tensor
 from tinyconv.testing import assert_close, gradcheck
 
@@ -22,7 +23,8 @@ def test_conv_out_size_matches_the_paper():
     assert conv_out_size(8, 3, 2, 0) == 3           # floor mode drops the last partial window
 
 
-@pytest.mark.parametrize("kernel,stride,padding,groups", list(itertools.product([1, 3, 5, 11], [1, 2, 4], [0, 1, 2], [1, 2, 4])))
+@pytest.mark.parametrize("kernel,stride,padding,groups",
+                         list(itertools.product([1, 3, 5, 11], [1, 2, 4], [0, 1, 2], [1, 2, 4])))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bias", [True, False])
 def test_forward_matches_naive(kernel, stride, padding, groups, dtype, bias, xp, rng):
@@ -128,17 +130,18 @@ def test_rejects_weight_that_is_not_4d(xp):
 
 
 def test_rejects_input_channels_not_divisible_by_groups(xp):
-    with pytest.raises(ValueError, match="input channels C = 3 do not divide by groups = 2"):
+    with pytest.raises(ValueError, match=r"in_channels \(C\) = 3 is not divisible by groups = 2"):
         _bad(xp, (1, 3, 8, 8), (4, 1, 3, 3), groups=2)
 
 
 def test_rejects_output_channels_not_divisible_by_groups(xp):
-    with pytest.raises(ValueError, match="output channels OC .* = 5 do not divide by groups = 2"):
+    with pytest.raises(ValueError, match=r"out_channels \(OC\) = 5 is not divisible by groups = 2"):
         _bad(xp, (1, 4, 8, 8), (5, 2, 3, 3), groups=2)
 
 
 def test_rejects_weight_channels_that_do_not_match_input(xp):
-    with pytest.raises(ValueError, match=r"weight has 3 input channels per group .* C = 8 .* 2 group.*\(6, 4, KH, KW\)"):
+    with pytest.raises(ValueError,
+                       match=r"weight has 3 input channels per group .* C = 8 .* 2 group.*\(6, 4, KH, KW\)"):
         _bad(xp, (1, 8, 8, 8), (6, 3, 3, 3), groups=2)
 
 

@@ -1,17 +1,19 @@
-"""The CPU speed paths keep the results exact: chunks on all cores (shape.for_each_chunk: LRN,
-max pooling, ReLU), im2col matrices reused between steps (functional.workspace), conv1's input
+"""The CPU fast paths keep the results exact: chunks on all cores (fast.parallel.for_each_chunk: LRN,
+max pooling, ReLU), im2col matrices reused between steps (fast.workspace), conv1's input
 gradient skipped, col dropped early unless the graph is retained."""
 import numpy as np
 import pytest
 
 from tinyconv import threads
-from tinyconv.functional import activation, conv, normalization, pooling, shape, workspace
+from tinyconv.fast import parallel, workspace
+from tinyconv.fast.conv import Conv2dCPU
+from tinyconv.functional import activation, conv, normalization, pooling
 from tinyconv.tensor import Tensor
 
 
 def test_even_chunks_cover_the_range_in_nearly_equal_parts():
     for n, parts in [(10, 3), (2, 4), (128, 2), (1, 1)]:
-        chunks = shape.even_chunks(n, parts)
+        chunks = parallel.even_chunks(n, parts)
         covered = [i for c in chunks for i in range(n)[c]]
         assert covered == list(range(n))
         lengths = [c.stop - c.start for c in chunks]
@@ -21,13 +23,13 @@ def test_even_chunks_cover_the_range_in_nearly_equal_parts():
 def test_for_each_chunk_runs_every_chunk_once_and_reraises():
     x = np.zeros(12)
     seen = []
-    shape.for_each_chunk(lambda c: seen.append(c.start), shape.even_chunks(12, 4), x)
+    parallel.for_each_chunk(lambda c: seen.append(c.start), parallel.even_chunks(12, 4), x)
     assert sorted(seen) == [0, 3, 6, 9]
 
     def fail(c):
         raise ValueError(f"chunk {c.start}")
     with pytest.raises(ValueError, match="chunk"):
-        shape.for_each_chunk(fail, shape.even_chunks(12, 4), x)
+        parallel.for_each_chunk(fail, parallel.even_chunks(12, 4), x)
 
 
 @pytest.mark.parametrize("op", [
@@ -40,7 +42,7 @@ def test_many_chunks_on_threads_equal_one_image_at_a_time(op, budget, rng, reque
     threads.set_threads(budget)                                       # both paths, whatever the machine's load
     request.addfinalizer(lambda: threads.set_threads(None))
     x_np = rng.permutation(48 * 8 * 32 * 32).reshape(48, 8, 32, 32).astype(np.float32) / 1e4  # distinct
-    assert len(shape.batch_chunks(x_np)) > 1                          # the batch really is chunked
+    assert len(parallel.batch_chunks(x_np)) > 1                          # the batch really is chunked
     x = Tensor(x_np, requires_grad=True)
     y = op(x)
     gy = rng.standard_normal(y.shape).astype(np.float32)
@@ -89,11 +91,11 @@ def test_training_steps_that_reuse_im2col_matrices_match_fresh_ones(rng):
 def test_conv_skips_the_gradient_of_an_input_that_needs_none(rng):
     x = Tensor(rng.standard_normal((2, 3, 6, 6)).astype(np.float32))          # images: no grad
     w = Tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
-    fn = conv.Conv2d(padding=1)
+    fn = Conv2dCPU(padding=1)
     y = fn(x, w)
     gx, gw = fn.backward(np.ones(y.shape, dtype=np.float32))
     assert gx is None and gw.shape == (4, 3, 3, 3)
-    fn = conv.Conv2d(padding=1)
+    fn = Conv2dCPU(padding=1)
     y = fn(Tensor(x.data, requires_grad=True), w)
     assert fn.backward(np.ones(y.shape, dtype=np.float32))[0].shape == (2, 3, 6, 6)
 

@@ -90,7 +90,8 @@ def test_average_is_weighted_by_the_examples_behind_each_gradient(device):
         first = backend.to_numpy(layer.weight.grad).copy()
         comm.average_gradients(layer.parameters(), 2)  # the gradients are now views of the reused buffer
         np.testing.assert_allclose(backend.to_numpy(layer.weight.grad), first, rtol=1e-12)
-        return backend.to_numpy(layer.weight.grad), backend.to_numpy(layer.bias.grad), backend.device_of(layer.weight.grad)
+        grads = layer.weight.grad, layer.bias.grad
+        return backend.to_numpy(grads[0]), backend.to_numpy(grads[1]), backend.device_of(grads[0])
 
     for weight_grad, bias_grad, dev in on_ranks(work, world_size=3):
         np.testing.assert_allclose(weight_grad, (3 * g[0] + 1 * g[1]) / 4, rtol=1e-12)
@@ -172,7 +173,8 @@ def test_init_picks_mpi_only_under_a_launcher(monkeypatch):
     with pytest.raises(ValueError, match="kind must be one of"):
         distributed.init("gloo")
     monkeypatch.setitem(sys.modules, "mpi4py", None)  # as if mpi4py were not installed
-    with pytest.raises(RuntimeError, match=r"needs mpi4py.*apt-get install openmpi-bin libopenmpi-dev.*pip install mpi4py"):
+    with pytest.raises(RuntimeError,
+                       match=r"needs mpi4py.*apt-get install openmpi-bin libopenmpi-dev.*pip install mpi4py"):
         distributed.init("mpi")
     monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "4")
     with pytest.raises(RuntimeError, match=r"started by an MPI launcher \(4 ranks\) but mpi4py is missing"):

@@ -1,7 +1,8 @@
-"""The fused CUDA kernels (tinyconv/kernels) against the xp versions they replace.
+"""The fused CUDA kernels (tinyconv/kernels) against the references they replace.
 
-Each test runs an op's forward and backward twice, once through its kernel and once through its
-xp version (the reference), and compares outputs and input gradients. On "cpu" the kernels are
+Each test runs an op's forward and backward twice, once through its kernel (the op's fast version
+for "cuda", tinyconv/fast/) and once through its reference (tinyconv/functional/, with
+tinyconv.fast_paths(False)), and compares outputs and input gradients. On "cpu" the kernels are
 the same CUDA sources compiled by g++ and played thread by thread (tinyconv/kernels/host.py); on
 "cuda:0" (``pytest -m gpu``) they are compiled by NVRTC and run on the GPU.
 """
@@ -13,12 +14,14 @@ import subprocess
 import numpy as np
 import pytest
 
-from tinyconv import Tensor, backend, kernels
+from tinyconv import Tensor, backend, dispatch, fast_paths, kernels
 from tinyconv import functional as F
-from tinyconv.functional import pooling, workspace
+from tinyconv.fast import workspace
+from tinyconv.fast.conv import col2im_kernel, im2col_kernel
+from tinyconv.fast.pooling import MaxPool2dCPU, MaxPool2dCUDA
+from tinyconv.functional.pooling import MaxPool2dFunction
 from tinyconv.kernels import host
 from tinyconv.optim import SGD
-
 
 pytestmark = pytest.mark.skipif(not host.AVAILABLE, reason="needs g++ to run the CUDA sources on the host")
 
@@ -45,24 +48,27 @@ def _kernels_on(device):
 
 
 def _forward_backward(op, inputs, gy):
-    """Outputs and input gradients of ``op`` (a function of Tensors) for upstream gradient ``gy``."""
+    """Outputs and input gradients of ``op`` (a function of Tensors) for upstream gradient ``gy``, and the
+    name of the Function that made the output."""
     tensors = [Tensor(a, requires_grad=True) for a in inputs]
     y = op(*tensors)
+    made_by = type(y.creator).__name__
     y.backward(gy)
-    return [backend.to_numpy(y.data)] + [backend.to_numpy(t.grad) for t in tensors]
+    return [backend.to_numpy(y.data)] + [backend.to_numpy(t.grad) for t in tensors], made_by
 
 
 def assert_fused_matches_reference(op, arrays, device, dtype, rng):
-    """Run ``op`` on ``arrays`` through its kernel and through its xp version; compare everything."""
+    """Run ``op`` on ``arrays`` through its kernel and through its reference; compare everything."""
     xp = backend.device(device).xp
     inputs = [xp.asarray(a.astype(dtype)) for a in arrays]
-    with kernels.disabled():
+    with fast_paths(False):
         reference_y = op(*[Tensor(a) for a in inputs]).data
     gy = xp.asarray(rng.standard_normal(reference_y.shape).astype(dtype))
-    with kernels.disabled():
-        reference = _forward_backward(op, inputs, gy)
+    with fast_paths(False):
+        reference, reference_fn = _forward_backward(op, inputs, gy)
     with _kernels_on(device):
-        fused = _forward_backward(op, inputs, gy)
+        fused, fused_fn = _forward_backward(op, inputs, gy)
+    assert reference_fn.endswith("Function") and fused_fn.endswith("CUDA"), (reference_fn, fused_fn)
     for name, got, want in zip(["output"] + [f"gradient of input {i}" for i in range(len(arrays))], fused, reference):
         assert got.dtype == want.dtype and got.shape == want.shape, name
         np.testing.assert_allclose(got, want, err_msg=name, **TOLERANCE[dtype])
@@ -123,9 +129,9 @@ def test_fused_col2im_is_the_adjoint_of_fused_im2col(device, stride, padding, rn
     xp = backend.device(device).xp
     x = xp.asarray(rng.standard_normal((2, 3, 8, 7)))
     with _kernels_on(device):
-        col = F.im2col(x, 3, 3, stride, stride, padding, padding)
+        col = im2col_kernel(x, 3, 3, stride, stride, padding, padding)
         c = xp.asarray(rng.standard_normal(col.shape))
-        back = F.col2im(c, x.shape, 3, 3, stride, stride, padding, padding)
+        back = col2im_kernel(c, x.shape, 3, 3, stride, stride, padding, padding)
     np.testing.assert_allclose(float((col * c).sum()), float((x * back).sum()), rtol=1e-12)
 
 
@@ -153,7 +159,7 @@ def test_sgd_kernel_takes_the_same_steps_as_the_xp_version(device, dtype, rng):
                 optimizer.param_groups[0]["lr"] = 0.1 / (1 + step)
                 optimizer.step()
         return [backend.to_numpy(p.data) for p in params] + [backend.to_numpy(v) for v in optimizer.velocity.values()]
-    fused, reference = train(_kernels_on(device)), train(kernels.disabled())
+    fused, reference = train(_kernels_on(device)), train(fast_paths(False))
     for moved, first in zip(reference, start):
         assert np.abs(moved - first).min() > 0                          # every weight took its steps
     for got, want in zip(fused, reference):
@@ -162,16 +168,17 @@ def test_sgd_kernel_takes_the_same_steps_as_the_xp_version(device, dtype, rng):
 
 def test_fused_max_pool_records_the_first_offset_on_ties(device):
     x = backend.device(device).xp.ones((1, 1, 3, 3), dtype=np.float32)
-    fn = pooling.MaxPool2d(3, 2)
+    fn = MaxPool2dCUDA(3, 2)
     with _kernels_on(device):
         fn(Tensor(x))
-    assert fn.fused and int(fn.argmax.ravel()[0]) == 0
+    assert int(fn.saved[0].ravel()[0]) == 0
 
 
 def test_kernels_are_not_used_outside_their_runner_on_the_cpu(rng):
-    fn = pooling.MaxPool2d(3, 2)
-    fn(Tensor(rng.standard_normal((1, 1, 5, 5))))
-    assert not fn.fused
+    x = rng.standard_normal((1, 1, 5, 5))
+    assert dispatch.choose(MaxPool2dFunction, x) is MaxPool2dCPU
+    with kernels.host_runner(host.run):
+        assert dispatch.choose(MaxPool2dFunction, x) is MaxPool2dCUDA
 
 
 def test_the_kernels_refuse_other_dtypes():

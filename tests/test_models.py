@@ -35,6 +35,17 @@ def test_alexnet_shape_walk_227(alexnet_walk):
     assert all(out.shape[0] == 1 for out in outputs.values())
 
 
+def test_alexnet_forward_runs_the_layers_walk_runs(alexnet, alexnet_walk):
+    """forward (Figure 2 written out) and walk (the layers in the order they were added) agree."""
+    x, outputs = alexnet_walk
+    alexnet.eval()
+    with no_grad():
+        scores = alexnet(x).data
+    alexnet.train()
+    np.testing.assert_array_equal(scores, outputs["fc8"])
+    assert list(outputs) == alexnet.layer_names
+
+
 def test_alexnet_has_exactly_60965224_parameters(alexnet):
     assert sum(p.size for p in alexnet.parameters()) == 60_965_224
 

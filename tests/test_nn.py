@@ -116,8 +116,10 @@ def test_state_dict_saves_and_loads_through_npz_without_pickle():
 @pytest.mark.parametrize("edit, message", [
     (lambda s: s.pop("body.0.scale"), r"missing keys .*: body\.0\.scale"),
     (lambda s: s.update(extra=np.zeros(1)), r"unexpected keys .*: extra"),
-    (lambda s: s.update({"first.shift": np.zeros(4, np.float32)}), r"'first\.shift': shape \(4,\) in the state dict, \(3,\) in the module"),
-    (lambda s: s.update(gain=np.ones((), np.float64)), r"'gain': dtype float64 in the state dict, float32 in the module"),
+    (lambda s: s.update({"first.shift": np.zeros(4, np.float32)}),
+     r"'first\.shift': shape \(4,\) in the state dict, \(3,\) in the module"),
+    (lambda s: s.update(gain=np.ones((), np.float64)),
+     r"'gain': dtype float64 in the state dict, float32 in the module"),
     (lambda s: s.update(seen=np.zeros(3, np.int32)), r"'seen': dtype int32 .* int64"),
 ])
 def test_load_state_dict_names_the_problem_and_copies_nothing(edit, message):

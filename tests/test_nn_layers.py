@@ -32,9 +32,9 @@ def test_conv2d_parameters_and_output(device):
 
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"in_channels": 3, "out_channels": 4, "kernel_size": 3, "groups": 2}, ValueError,
-     "in_channels=3 is not divisible by groups=2"),
+     r"in_channels \(C\) = 3 is not divisible by groups = 2"),
     ({"in_channels": 4, "out_channels": 3, "kernel_size": 3, "groups": 2}, ValueError,
-     "out_channels=3 is not divisible by groups=2"),
+     r"out_channels \(OC\) = 3 is not divisible by groups = 2"),
     ({"in_channels": 0, "out_channels": 4, "kernel_size": 3}, ValueError, "in_channels must be an int >= 1"),
     ({"in_channels": 3, "out_channels": 4, "kernel_size": 0}, ValueError, "kernel_size must be an int >= 1"),
     ({"in_channels": 3, "out_channels": 4, "kernel_size": (3, 3, 3)}, TypeError, "kernel_size"),

@@ -84,7 +84,7 @@ def test_bad_input(xp):
     x = xp.ones((2, 6, 3, 3))
     with pytest.raises(ValueError, match="expects a 4-D input"):
         L.local_response_norm(xp.ones((6, 3, 3)))
-    with pytest.raises(ValueError, match="odd positive int"):
+    with pytest.raises(ValueError, match="size must be odd, a positive int"):
         L.local_response_norm(x, size=4)
     with pytest.raises(ValueError, match="do not divide into groups=4"):
         L.local_response_norm(x, groups=4)

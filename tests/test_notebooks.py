@@ -16,7 +16,9 @@ nbclient = pytest.importorskip("nbclient")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-CELL_TIMEOUT_S = 900  # a guard against a hung kernel, not a speed test: a loaded 2-core machine took over 300 s for chapter 03's training cell
+# a guard against a hung kernel, not a speed test: a loaded 2-core machine took over 300 s for chapter 03's
+# training cell
+CELL_TIMEOUT_S = 900
 
 
 def kernel_env():

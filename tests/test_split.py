@@ -4,7 +4,15 @@ import pytest
 
 from tinyconv import backend
 from tinyconv.functional.loss import softmax_cross_entropy
-from tinyconv.models import AlexNet, AlexNet28, AlexNetCIFAR, SplitAlexNet, SplitTwoTowerNet, merge_weights, split_weights
+from tinyconv.models import (
+    AlexNet,
+    AlexNet28,
+    AlexNetCIFAR,
+    SplitAlexNet,
+    SplitTwoTowerNet,
+    merge_weights,
+    split_weights,
+)
 from tinyconv.optim import SGD
 from tinyconv.testing import assert_close
 

@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_info
 
 from tinyconv import threads
 from tinyconv.data import DataLoader
-from tinyconv.functional import shape
+from tinyconv.fast import parallel
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +29,7 @@ def blas_threads() -> set:
 def chunk_threads() -> set:
     """The names of the threads that run the chunks of one op."""
     names = set()
-    shape.for_each_chunk(lambda chunk: names.add(threading.current_thread().name), shape.even_chunks(8, 8),
+    parallel.for_each_chunk(lambda chunk: names.add(threading.current_thread().name), parallel.even_chunks(8, 8),
                          np.zeros(8))
     return names
 
@@ -38,7 +38,7 @@ def threads_running_at_once(n: int, timeout: float = 10) -> bool:
     """True when the op pool runs ``n`` chunks at the same time (each waits for all the others)."""
     barrier = threading.Barrier(n, timeout=timeout)
     try:
-        shape.for_each_chunk(lambda chunk: barrier.wait(), shape.even_chunks(n, n), np.zeros(n))
+        parallel.for_each_chunk(lambda chunk: barrier.wait(), parallel.even_chunks(n, n), np.zeros(n))
     except threading.BrokenBarrierError:
         return False
     return True
@@ -181,10 +181,10 @@ def test_a_fixed_budget_ignores_the_load_and_sets_blas(monkeypatch):
     monkeypatch.setenv(threads.ENV, "1")
     b = threads.budget()
     assert (b.threads, b.follows, b.fixed) == (1, False, "TINYCONV_THREADS=1")
-    assert blas_threads() == {1} and chunk_threads() == {"MainThread"} and len(shape.even_chunks(12)) == 1
+    assert blas_threads() == {1} and chunk_threads() == {"MainThread"} and len(parallel.even_chunks(12)) == 1
     threads.set_threads(3)                                    # the program's --threads wins over the variable
     assert threads.budget().fixed == "--threads 3" and blas_threads() == {3}
-    assert len(shape.even_chunks(12)) == 3 and threads_running_at_once(3) and not threads_running_at_once(4, 1)
+    assert len(parallel.even_chunks(12)) == 3 and threads_running_at_once(3) and not threads_running_at_once(4, 1)
     assert "BLAS 3, op pool 3, loader 1 worker, fixed by --threads 3" in threads.budget().line()
 
 

@@ -193,7 +193,8 @@ def test_a_learning_rate_of_0_is_refused_in_one_line(tmp_path):
 
 def test_ctrl_c_while_the_data_loads_stops_without_a_traceback_or_an_empty_folder(tmp_path):
     before = ("import os, signal\nfrom tinyconv.train import run\ndef choose_splits(*args, **kwargs):\n"
-              "    os.kill(os.getpid(), signal.SIGINT)\n    while True:\n        pass\nrun.choose_splits = choose_splits\n")
+              "    os.kill(os.getpid(), signal.SIGINT)\n    while True:\n        pass\n"
+              "run.choose_splits = choose_splits\n")
     result = program(TINY + ["--out", "run"], tmp_path, before=before)
     assert result.returncode == 130 and "Traceback" not in result.stderr, result.stderr
     assert "stopped by Ctrl-C" in result.stderr

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tinyconv import data, models, no_grad, Tensor
+from tinyconv import Tensor, data, models, no_grad
 from tinyconv.train import initialisation
 
 

@@ -26,8 +26,8 @@ def _train(read_every, nan_at=None, epoch=2, device="cpu"):
     optimizer = SGD(model.parameters(), lr=0.1)
     progress = EpochProgress()
     try:
-        train_epoch(model, _batches(rng, backend.device(device).xp, nan_at=nan_at), optimizer, LossGuard(3), progress, epoch=epoch,
-                    show=False, read_every=read_every)
+        train_epoch(model, _batches(rng, backend.device(device).xp, nan_at=nan_at), optimizer, LossGuard(3), progress,
+                    epoch=epoch, show=False, read_every=read_every)
     except NonFiniteLoss as error:
         return model, progress, error
     return model, progress, None

@@ -146,11 +146,13 @@ def test_diverging_learning_rate_is_caught(train_main, tmp_path, capsys):
 
 def test_bad_checkpoints_and_missing_gpu_are_reported(train_main, tmp_path, capsys):
     from dataclasses import asdict
+
     from tinyconv import models
     other = tmp_path / "other" / "checkpoint.npz"  # the options of a run on 10 classes, the weights of a 5-class net
     options = run.TrainConfig(train_images=192, val_images=48, batch_size=16, workers=1, progress=False, epochs=1)
     save_checkpoint(other, {"config": asdict(options), "model_name": "alexnet-28", "num_classes": 10, "input_size": 28,
-                            "model": models.create("alexnet-28", 5).state_dict(), "epoch": 0, "progress": {"batches": 0}})
+                            "model": models.create("alexnet-28", 5).state_dict(), "epoch": 0,
+                            "progress": {"batches": 0}})
     evaluate_main = _example("evaluate").main
     for program in (lambda: train_main(["--resume", str(other)]), lambda: evaluate_main([str(other), "--no-progress"])):
         assert program() == 2
@@ -197,7 +199,7 @@ def test_dropout_option_reaches_both_hidden_layers_and_is_checked(train_main, tm
     model = run.build_model(run.TrainConfig(dropout=0.25), "alexnet-28", 10, ["cpu"])
     assert [m.p for m in model.modules() if isinstance(m, Dropout)] == [0.25, 0.25]
     assert train_main(SMALL + ["--dropout", "1.5", "--epochs", "1", "--out", str(tmp_path / "run")]) == 2
-    assert "error: p is the probability of dropping a unit, in [0, 1); got 1.5" in capsys.readouterr().err
+    assert "error: dropout probability p must be in [0, 1), got 1.5" in capsys.readouterr().err
 
 
 def test_threads_option_takes_a_positive_number(capsys):
@@ -404,7 +406,8 @@ def test_model_options_schedule_and_fit_options_of_the_program(train_main, tmp_p
     assert [r["lr"] for r in rows] == [0.001, pytest.approx(0.0001)]
     assert all(0 <= r["train_eval_top1"] <= 1 and "train_eval_loss" in r for r in rows)
     config = load_checkpoint(out / "checkpoint.npz")["config"]
-    assert (config["model_options"], config["lr_drops"], config["augment"]) == ({"dropout_mode": "inverted"}, [1], False)
+    assert config["model_options"] == {"dropout_mode": "inverted"}
+    assert (config["lr_drops"], config["augment"]) == ([1], False)
     for bad, message in ((["--model-option", "lrn"], "expected KEY=VALUE"),
                          (["--lr-drops", "two"], "expected epoch numbers separated by commas")):
         with pytest.raises(SystemExit):

@@ -176,8 +176,8 @@ def nccl():
     _require_cupy()
     from cupy.cuda import nccl as bindings
     if not bindings.available:
-        raise RuntimeError("CuPy cannot load the NCCL library (libnccl.so.2): pip install -e \".[cuda12]\" (nvidia-nccl-cu12) "
-                           "or \".[cuda13]\", or use --comm mpi, which stages GPU arrays "
+        raise RuntimeError("CuPy cannot load the NCCL library (libnccl.so.2): pip install -e \".[cuda12]\" "
+                           "(nvidia-nccl-cu12) or \".[cuda13]\", or use --comm mpi, which stages GPU arrays "
                            "through the host")
     return bindings
 

@@ -7,6 +7,15 @@ form the computation graph. ``loss.backward()`` walks that graph once in
 reverse topological order (every Function after all the Functions that use its
 output), applying the chain rule and summing the gradients of Tensors used more
 than once. Only leaves (parameters and inputs made by the user) keep ``.grad``.
+After each Function's backward the engine frees the arrays it saved for it
+(:meth:`~tinyconv.function.Function.save_for_backward`), unless ``retain_graph=True``.
+
+This module and :mod:`tinyconv.function` are the two halves of the engine, kept as two
+files because each is one idea with a one-way dependency: a Function builds Tensors and
+links them (function.py imports this module), and this module walks what the Functions
+recorded, calling only their ``backward`` and ``free_saved``. The arithmetic operators
+(``+``, ``@``, ``x[i]``, ``x.sum()``, ...) are Functions too; they are attached to Tensor
+once, by :mod:`tinyconv.functional.operators` when the package is imported.
 """
 from __future__ import annotations
 
@@ -18,10 +27,17 @@ import numpy as np
 from . import backend
 
 _grad_enabled = contextvars.ContextVar("tinyconv_grad_enabled", default=True)
+_freeing_saved = contextvars.ContextVar("tinyconv_freeing_saved", default=False)
 
 
 def is_grad_enabled() -> bool:
     return _grad_enabled.get()
+
+
+def frees_saved_arrays() -> bool:
+    """True inside a backward pass that frees each Function's saved arrays after its backward
+    (``retain_graph=False``): an op may then let go of a saved array as soon as it has used it."""
+    return _freeing_saved.get()
 
 
 @contextlib.contextmanager
@@ -34,10 +50,15 @@ def no_grad():
         _grad_enabled.reset(token)
 
 
-def _ops():
-    from .functional import basic  # late import: basic builds on Tensor
-
-    return basic
+def _as_array(data):
+    """``data`` as a NumPy or CuPy array of numbers; a TypeError for anything else."""
+    if isinstance(data, Tensor):
+        return data.data
+    array = data if backend.is_cupy_array(data) else np.asarray(data)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"a Tensor holds numbers, got {type(data).__name__} data of dtype {array.dtype} "
+                        f"({data!r:.60}); pass numbers, a list of numbers or a numeric array")
+    return array
 
 
 class Tensor:
@@ -46,11 +67,11 @@ class Tensor:
     __array_priority__ = 100  # make `ndarray * Tensor` call Tensor.__rmul__
 
     def __init__(self, data, requires_grad: bool = False, name: str | None = None):
-        if isinstance(data, Tensor):
-            data = data.data
-        if not backend.is_cupy_array(data):
-            data = np.asarray(data)
-        self.data = data
+        self.data = _as_array(data)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"requires_grad=True needs floating-point data (gradients are real numbers), got "
+                            f"dtype {self.data.dtype}; convert it first, e.g. Tensor(data.astype(numpy.float32), "
+                            "requires_grad=True)")
         self.requires_grad = requires_grad
         self.grad = None
         self.creator = None
@@ -81,79 +102,75 @@ class Tensor:
         """The same array, cut off from the graph."""
         return Tensor(self.data)
 
-    def to(self, dev) -> "Tensor":
-        """Differentiable copy to another device (gradients flow back to this one)."""
-        from .functional.device import copy_to
-
-        return copy_to(self, dev)
-
     # ----- reverse-mode differentiation -------------------------------------------
     def backward(self, grad=None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
-        ``grad`` is the upstream gradient (ones for a scalar). Saved arrays are freed as
-        the pass goes unless ``retain_graph=True``; a second pass then raises.
+        ``grad`` is the upstream gradient, an array or Tensor of this tensor's shape, dtype and
+        device (ones for a scalar when left out). Saved arrays are freed as the pass goes unless
+        ``retain_graph=True``; a second pass then raises.
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad: "
                                "no input of the computation had requires_grad=True")
-        if grad is None:
-            if self.size != 1:
-                raise RuntimeError(f"backward() without a gradient needs a scalar, got shape {self.shape}; "
-                                   "pass grad= with the output's shape")
-            grad = self.xp.ones_like(self.data)
+        grad = self._upstream_gradient(grad)
         if self.creator is None:  # backward on a leaf: its gradient is the upstream one
             self.grad = grad if self.grad is None else self.grad + grad
             return
         grads = {id(self): grad}
-        for fn, output in _topological_order(self):
-            gy = grads.pop(id(output), None)
-            if gy is None:
+        token = _freeing_saved.set(not retain_graph)
+        try:
+            for fn, output in _topological_order(self):
+                gy = grads.pop(id(output), None)
+                if gy is not None:
+                    self._backward_through(fn, gy, grads, retain_graph)
+        finally:
+            _freeing_saved.reset(token)
+
+    @staticmethod
+    def _backward_through(fn, gy, grads, retain_graph) -> None:
+        """One step of the chain rule: ``fn``'s backward, its input gradients summed into ``grads``
+        (or into ``.grad`` for leaves), then its saved arrays freed."""
+        if fn.saved is None:
+            raise RuntimeError("backward() through the graph a second time: its saved arrays were freed by the "
+                               "first pass; call the first backward with retain_graph=True")
+        with backend.device_of(gy).context():  # the op's kernels run where its arrays are
+            gxs = fn.backward(gy)
+        if not isinstance(gxs, tuple):
+            gxs = (gxs,)
+        for x, gx in zip(fn.inputs, gxs):
+            if gx is None or not x.requires_grad:
                 continue
-            if fn.released:
-                raise RuntimeError(
-                    "backward() through the graph a second time: its saved arrays were freed by the "
-                    "first pass; call the first backward with retain_graph=True"
-                )
-            fn.retain_graph = retain_graph       # when False, backward may drop saved arrays early
-            with backend.device_of(gy).context():  # the op's kernels run where its arrays are
-                gxs = fn.backward(gy)
-            if not isinstance(gxs, tuple):
-                gxs = (gxs,)
-            for x, gx in zip(fn.inputs, gxs):
-                if gx is None or not x.requires_grad:
-                    continue
-                with backend.device_of(gx).context():  # a copy_to's gradient is on its input's device
-                    if x.creator is None:  # a leaf: keep its gradient
-                        x.grad = gx if x.grad is None else x.grad + gx
-                    else:
-                        grads[id(x)] = gx if id(x) not in grads else grads[id(x)] + gx
-            if not retain_graph:
-                fn.release()
+            with backend.device_of(gx).context():  # a copy_to's gradient is on its input's device
+                if x.creator is None:  # a leaf: keep its gradient
+                    x.grad = gx if x.grad is None else x.grad + gx
+                else:
+                    grads[id(x)] = gx if id(x) not in grads else grads[id(x)] + gx
+        if not retain_graph:
+            fn.free_saved()
 
-    # ----- operators (each one a Function in functional/basic.py) ---------------------
-    def __add__(self, other): return _ops().add(self, other)
-    def __radd__(self, other): return _ops().add(other, self)
-    def __sub__(self, other): return _ops().sub(self, other)
-    def __rsub__(self, other): return _ops().sub(other, self)
-    def __mul__(self, other): return _ops().mul(self, other)
-    def __rmul__(self, other): return _ops().mul(other, self)
-    def __truediv__(self, other): return _ops().div(self, other)
-    def __rtruediv__(self, other): return _ops().div(other, self)
-    def __neg__(self): return _ops().neg(self)
-    def __pow__(self, exponent): return _ops().pow(self, exponent)
-    def __matmul__(self, other): return _ops().matmul(self, other)
-    def __getitem__(self, index): return _ops().getitem(self, index)
-
-    def sum(self, axis=None, keepdims=False): return _ops().sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return _ops().mean(self, axis, keepdims)
-    def reshape(self, *shape): return _ops().reshape(self, shape[0] if len(shape) == 1 else shape)
-    def transpose(self, *axes): return _ops().transpose(self, axes or None)
-    def exp(self): return _ops().exp(self)
-    def log(self): return _ops().log(self)
-
-    @property
-    def T(self): return _ops().transpose(self, None)
+    def _upstream_gradient(self, grad):
+        """``grad`` checked against this tensor (shape, dtype, device) as an array; ones for a scalar."""
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(f"backward() without a gradient needs a scalar, got shape {self.shape}; "
+                                   "pass grad= with the output's shape")
+            return self.xp.ones_like(self.data)
+        if isinstance(grad, Tensor):
+            grad = grad.data
+        if not (isinstance(grad, np.ndarray) or backend.is_cupy_array(grad)):
+            raise TypeError(f"backward(grad) takes an array or a Tensor, got {type(grad).__name__}; "
+                            f"make one with numpy.asarray(grad, dtype=numpy.{self.dtype})")
+        if grad.shape != self.shape:
+            raise ValueError(f"backward(grad): grad has shape {grad.shape} but the tensor has shape {self.shape}; "
+                             "the upstream gradient needs the tensor's own shape")
+        if grad.dtype != self.dtype:
+            raise TypeError(f"backward(grad): grad has dtype {grad.dtype} but the tensor has dtype {self.dtype}; "
+                            f"convert it with grad.astype(numpy.{self.dtype})")
+        if backend.device_of(grad) != self.device:
+            raise ValueError(f"backward(grad): grad is on {backend.device_of(grad)} but the tensor is on "
+                             f"{self.device}; move it with tinyconv.backend.to_device(grad, '{self.device}')")
+        return grad
 
 
 def _topological_order(root: Tensor):

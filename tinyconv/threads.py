@@ -2,7 +2,7 @@
 
 A step on the CPU keeps three kinds of threads busy: the BLAS library's (NumPy's GEMMs, the
 convolutions and fully connected layers), tinyconv's op pool (the elementwise passes of LRN,
-pooling, ReLU and im2col, :func:`tinyconv.functional.shape.for_each_chunk`) and the data loader's
+pooling, ReLU and im2col, :func:`tinyconv.fast.parallel.for_each_chunk`) and the data loader's
 workers (§4.1). Left alone, each sizes itself for the whole machine, and so does every other
 NumPy process on it. That is fine while a process is alone; when two share the cores it is slow,
 because a GEMM split into T parts ends when its slowest part does, and OpenBLAS's threads do not

@@ -7,8 +7,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from data_builders import save_image
 from tinyconv.data.fashion_mnist import write_idx
+
+from data_builders import save_image
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
-from tinyconv.data import CIFAR10, FashionMNIST, Imagenette, fashion_mnist_mini
-from tinyconv.data import cifar, fashion_mnist, imagenette
+from tinyconv.data import CIFAR10, FashionMNIST, Imagenette, cifar, fashion_mnist, fashion_mnist_mini, imagenette
 from tinyconv.data.errors import PYTHON, MissingDataError
 from tinyconv.data.fashion_mnist import read_idx
 

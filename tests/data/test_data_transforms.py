@@ -3,8 +3,17 @@ import numpy as np
 import pytest
 
 from tinyconv.data import (
-    ArrayDataset, CenterCrop, PCALighting, RandomCropFlip, TenCrop, crop, gather_crops, mean_image,
-    resize_center_crop, rgb_covariance, rgb_pca,
+    ArrayDataset,
+    CenterCrop,
+    PCALighting,
+    RandomCropFlip,
+    TenCrop,
+    crop,
+    gather_crops,
+    mean_image,
+    resize_center_crop,
+    rgb_covariance,
+    rgb_pca,
 )
 
 H, W, S = 10, 12, 4

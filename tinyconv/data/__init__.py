@@ -18,7 +18,14 @@ from tinyconv.data.imagenette import Imagenette
 from tinyconv.data.loader import DataLoader
 from tinyconv.data.statistics import mean_image, rgb_covariance, rgb_pca
 from tinyconv.data.transforms import (
-    CenterCrop, PCALighting, RandomCropFlip, TenCrop, crop, gather_crops, resize_center_crop, ten_crop_offsets,
+    CenterCrop,
+    PCALighting,
+    RandomCropFlip,
+    TenCrop,
+    crop,
+    gather_crops,
+    resize_center_crop,
+    ten_crop_offsets,
 )
 
 __all__ = [

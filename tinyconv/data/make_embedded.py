@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyconv.data.fashion_mnist import DEBIAN_FOLDER, EMBEDDED, read_idx, write_idx
+
 PER_CLASS = {"train": 600, "t10k": 100}
 SEED = 2012
 

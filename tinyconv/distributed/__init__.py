@@ -17,9 +17,9 @@ step on N ranks with batches of B is one step on one process with a batch of N *
     sys.exit(comm.finish(status))        # a rank that fails stops all of them
 
 With GPUs, ``distributed.init("nccl")`` sums the gradients GPU to GPU through NCCL instead of
-staging them through the host. Start it with ``mpirun -n 2 python train.py`` (as root add ``--allow-run-as-root``; with more
-ranks than cores add ``--oversubscribe``). docs/scaling.md estimates what this costs at 8,
-64 and 512 GPUs and describes the "one weird trick" hybrid with the device split (§3.2).
+staging them through the host. Start it with ``mpirun -n 2 python train.py`` (as root add
+``--allow-run-as-root``; with more ranks than cores add ``--oversubscribe``). docs/scaling.md
+estimates what this costs at 8, 64 and 512 GPUs and describes the "one weird trick" hybrid with the device split (§3.2).
 """
 from .communicator import Communicator, LocalCommunicator  # noqa: F401
 from .data_parallel import GradientAveraging, decorrelate_dropout, init, rank_devices, split_batch  # noqa: F401

@@ -1,8 +1,9 @@
 """Elementary differentiable operations: arithmetic, matmul, reductions, shapes, exp/log, indexing.
 
 Each is a small :class:`~tinyconv.function.Function` with its forward and backward side by
-side, plus a lowercase wrapper. Broadcasting follows NumPy; backward sums a gradient back
-to the shape of the input it belongs to (:func:`sum_to`).
+side, plus a lowercase wrapper; :mod:`.operators` makes them Tensor's operators (``a + b``, ...).
+Broadcasting follows NumPy; backward sums a gradient back to the shape of the input it belongs
+to (:func:`sum_to`).
 """
 from __future__ import annotations
 
@@ -42,21 +43,23 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a * b
 
     def backward(self, gy):
-        return sum_to(self.xp, gy * self.b, self.a.shape), sum_to(self.xp, gy * self.a, self.b.shape)
+        a, b = self.saved
+        return sum_to(self.xp, gy * b, a.shape), sum_to(self.xp, gy * a, b.shape)
 
 
 class Div(Function):
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a / b
 
     def backward(self, gy):
-        ga = gy / self.b
-        return sum_to(self.xp, ga, self.a.shape), sum_to(self.xp, -ga * self.a / self.b, self.b.shape)
+        a, b = self.saved
+        ga = gy / b
+        return sum_to(self.xp, ga, a.shape), sum_to(self.xp, -ga * a / b, b.shape)
 
 
 class Neg(Function):
@@ -74,11 +77,12 @@ class Pow(Function):
         self.exponent = exponent
 
     def forward(self, a):
-        self.a = a
+        self.save_for_backward(a)
         return a ** self.exponent
 
     def backward(self, gy):
-        return gy * self.exponent * self.a ** (self.exponent - 1)
+        (a,) = self.saved
+        return gy * self.exponent * a ** (self.exponent - 1)
 
 
 class MatMul(Function):
@@ -87,11 +91,12 @@ class MatMul(Function):
     def forward(self, a, b):
         if a.ndim != 2 or b.ndim != 2:
             raise ValueError(f"matmul takes 2-D arrays, got shapes {a.shape} and {b.shape}")
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a @ b                                    # (M, K) @ (K, N) -> (M, N)
 
     def backward(self, gy):
-        return gy @ self.b.T, self.a.T @ gy
+        a, b = self.saved
+        return gy @ b.T, a.T @ gy
 
 
 class Sum(Function):
@@ -139,20 +144,23 @@ class Transpose(Function):
 
 class Exp(Function):
     def forward(self, a):
-        self.y = self.xp.exp(a)
-        return self.y
+        y = self.xp.exp(a)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        return gy * self.y
+        (y,) = self.saved
+        return gy * y
 
 
 class Log(Function):
     def forward(self, a):
-        self.a = a
+        self.save_for_backward(a)
         return self.xp.log(a)
 
     def backward(self, gy):
-        return gy / self.a
+        (a,) = self.saved
+        return gy / a
 
 
 class GetItem(Function):
@@ -162,7 +170,7 @@ class GetItem(Function):
         self.index = index
 
     def forward(self, a):
-        self.a_shape, self.a_dtype = a.shape, a.dtype
+        self.a_shape = a.shape
         return a[self.index]
 
     def backward(self, gy):

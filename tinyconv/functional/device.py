@@ -12,6 +12,8 @@ from ..function import Function
 
 
 class CopyTo(Function):
+    """The array on another device; its gradient goes back to the input's device."""
+
     def __init__(self, dev):
         self.target = backend.device(dev)
 

@@ -16,27 +16,54 @@ The mask is drawn from the generator passed as ``rng`` (``numpy.random.Generator
 """
 from __future__ import annotations
 
+import numbers
+
 from .. import backend
 from ..function import Function
-from ..tensor import Tensor
-from .basic import mul
-from .shape import check_input
+from .checks import check_float
 
 MODES = ("paper", "inverted")
 
 
-class Dropout(Function):
-    """y = x * mask * scale for a given 0/1 ``mask`` (broadcastable to x) and a constant ``scale``."""
+def check_dropout_arguments(p, mode) -> None:
+    """Refuse a p outside [0, 1) and an unknown mode (the op and ``nn.Dropout`` call this)."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
+        raise ValueError(f"dropout probability p must be in [0, 1), got {p!r} (the paper uses 0.5)")
+    if mode not in MODES:
+        raise ValueError(f"dropout mode must be one of {MODES} ('paper' scales at test time, §4.2), got {mode!r}")
 
-    def __init__(self, mask, scale: float = 1.0):
-        self.mask, self.scale = mask, scale
+
+class DropoutFunction(Function):
+    """y = x * factor (§4.2): a 0/1 mask drawn from ``rng`` (times 1/(1 - p) when inverted) in training,
+    1 - p (paper) or 1 (inverted) at test time. The reference; dropout has no other version."""
+
+    def __init__(self, p: float, mode: str, training: bool, rng=None):
+        check_dropout_arguments(p, mode)
+        self.p, self.mode, self.training, self.rng = p, mode, training, rng
+
+    def check(self, x):
+        check_float("dropout", x=x)
+        if self.training and self.rng is None:
+            raise ValueError("dropout in training mode needs rng=, a random generator on the input's device, "
+                             "e.g. tinyconv.backend.default_rng(seed, device), so that runs are reproducible")
 
     def forward(self, x):
-        self.factor = self.mask.astype(x.dtype) * x.dtype.type(self.scale)  # 0 or scale per element
-        return x * self.factor
+        if not self.training:                                           # test time: every unit (§4.2)
+            factor = x.dtype.type(1.0 - self.p if self.mode == "paper" else 1.0)
+        else:
+            keep = self.rng.random(x.shape, dtype=x.dtype) >= self.p    # each unit kept with probability 1 - p
+            if backend.device_of(keep) != backend.device_of(x):
+                raise ValueError(f"dropout: rng makes arrays on {backend.device_of(keep)} but x is on "
+                                 f"{backend.device_of(x)}; make the generator with "
+                                 f"tinyconv.backend.default_rng(seed, '{backend.device_of(x)}')")
+            scale = 1.0 if self.mode == "paper" else 1.0 / (1.0 - self.p)
+            factor = keep.astype(x.dtype) * x.dtype.type(scale)        # 0 or scale per unit
+        self.save_for_backward(factor)
+        return x * factor
 
     def backward(self, gy):
-        return gy * self.factor
+        (factor,) = self.saved
+        return gy * factor
 
 
 def dropout(x, p: float = 0.5, training: bool = True, mode: str = "paper", rng=None):
@@ -44,19 +71,4 @@ def dropout(x, p: float = 0.5, training: bool = True, mode: str = "paper", rng=N
 
     In training mode ``rng`` is required (no hidden global generator: the caller decides the seed).
     """
-    if not 0 <= p < 1:
-        raise ValueError(f"dropout probability p must be in [0, 1), got {p!r} (the paper uses 0.5)")
-    if mode not in MODES:
-        raise ValueError(f"dropout mode must be one of {MODES}, got {mode!r}")
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    check_input("dropout", x.data)
-    if not training:
-        return mul(x, 1.0 - p) if mode == "paper" else x               # test time (§4.2)
-    if rng is None:
-        raise ValueError("dropout in training mode needs rng=, a random generator on the input's device, "
-                         "e.g. tinyconv.backend.default_rng(seed, device), so that runs are reproducible")
-    keep = rng.random(x.shape, dtype=x.dtype) >= p                     # each unit kept with probability 1 - p
-    if backend.device_of(keep) != x.device:
-        raise ValueError(f"dropout: rng makes arrays on {backend.device_of(keep)} but x is on {x.device}; "
-                         f"make the generator with tinyconv.backend.default_rng(seed, '{x.device}')")
-    return Dropout(keep, 1.0 if mode == "paper" else 1.0 / (1.0 - p))(x)
+    return DropoutFunction(p, mode, training, rng)(x)

@@ -8,7 +8,7 @@ Forward is one GEMM; backward is one GEMM for each of the input and weight gradi
 from __future__ import annotations
 
 from ..function import Function
-from .conv import check_float
+from .checks import check_float
 
 
 def _check_linear(x, weight, bias) -> None:
@@ -23,22 +23,27 @@ def _check_linear(x, weight, bias) -> None:
             f"(weight shape {tuple(weight.shape)}); make the layer's in_features {x.shape[1]}")
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != weight.shape[0]):
         raise ValueError(f"bias must have shape (out_features,) = ({weight.shape[0]},), got {tuple(bias.shape)}")
-    arrays = {"x": x, "weight": weight} if bias is None else {"x": x, "weight": weight, "bias": bias}
-    check_float("linear", **arrays)
+    check_float("linear", x=x, weight=weight, bias=bias)
 
 
-class Linear(Function):
-    def forward(self, x, weight, bias=None):
+class LinearFunction(Function):
+    """y = x @ weight.T + bias (§3.5): one GEMM forward, one for each gradient backward. The only version."""
+
+    def check(self, x, weight, bias=None):
         _check_linear(x, weight, bias)
-        self.x, self.weight, self.has_bias = x, weight, bias is not None
+
+    def forward(self, x, weight, bias=None):
+        self.save_for_backward(x, weight)
+        self.has_bias = bias is not None
         y = x @ weight.T                                   # (N, in) @ (in, out) -> (N, out)
         if bias is not None:
             y += bias
         return y
 
     def backward(self, gy):                                # gy (N, out)
-        gx = gy @ self.weight                              # (N, in)
-        gw = gy.T @ self.x                                 # (out, in)
+        x, weight = self.saved
+        gx = gy @ weight                                   # (N, in)
+        gw = gy.T @ x                                      # (out, in)
         if not self.has_bias:
             return gx, gw
         return gx, gw, gy.sum(axis=0)                      # (out,)
@@ -46,5 +51,5 @@ class Linear(Function):
 
 def linear(x, weight, bias=None):
     """``x`` (N, in_features) times ``weight.T`` (weight is (out_features, in_features)) plus ``bias``."""
-    fn = Linear()
+    fn = LinearFunction()
     return fn(x, weight) if bias is None else fn(x, weight, bias)

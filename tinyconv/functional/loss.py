@@ -10,7 +10,7 @@ from __future__ import annotations
 from .. import backend
 from ..function import Function
 from ..tensor import Tensor
-from .shape import check_input
+from .checks import check_float, check_ndim
 
 
 def softmax(x, axis=1):
@@ -33,17 +33,22 @@ class LogSoftmax(Function):
     def __init__(self, axis=1):
         self.axis = axis
 
+    def check(self, x):
+        check_float("log_softmax", x=x)
+
     def forward(self, x):
-        check_input("log_softmax", x)
-        self.y = _log_softmax(self.xp, x, self.axis)
-        return self.y
+        y = _log_softmax(self.xp, x, self.axis)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        return gy - self.xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
+        (y,) = self.saved
+        return gy - self.xp.exp(y) * gy.sum(axis=self.axis, keepdims=True)
 
 
 def _check_labels(op, logits, labels):
-    check_input(op, logits, 2, "N, classes")
+    check_ndim(op, logits, 2, "N, classes")
+    check_float(op, logits=logits)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{op}: labels must be integer class indices, got dtype {labels.dtype}; "
                         "convert with .astype(int)")
@@ -58,19 +63,22 @@ def _check_labels(op, logits, labels):
 
 class SoftmaxCrossEntropy(Function):
     """Mean over the batch of -log softmax(logits)[label] (§5), with the fused gradient
-    d loss / d logits = (softmax(logits) - onehot(labels)) / N."""
+    d loss / d logits = (softmax(logits) - onehot(labels)) / N. The only version."""
+
+    def check(self, logits, labels):
+        _check_labels("softmax_cross_entropy", logits, labels)
 
     def forward(self, logits, labels):                                  # (N, classes), (N,)
-        _check_labels("softmax_cross_entropy", logits, labels)
         N = logits.shape[0]
         log_p = _log_softmax(self.xp, logits, 1)                        # (N, classes)
-        self.log_p, self.labels = log_p, labels
+        self.save_for_backward(log_p, labels)
         return -log_p[self.xp.arange(N), labels].mean()                 # a 0-d array
 
     def backward(self, gy):
-        N = self.log_p.shape[0]
-        g = self.xp.exp(self.log_p)                                     # softmax, (N, classes)
-        g[self.xp.arange(N), self.labels] -= 1
+        log_p, labels = self.saved
+        N = log_p.shape[0]
+        g = self.xp.exp(log_p)                                          # softmax, (N, classes)
+        g[self.xp.arange(N), labels] -= 1
         g *= gy / N
         return g, None
 

@@ -12,13 +12,16 @@ Convention: Caffe, cuda-convnet and ``torch.nn.LocalResponseNorm`` divide alpha 
 b = a / (k + alpha' / n * sum a^2) ** beta. The same layer therefore has alpha' = n * alpha
 there. Convert with :func:`alpha_to_torch` / :func:`alpha_from_torch`; tinyconv never
 converts silently, so alpha here always means the paper's alpha.
+
+``tinyconv/fast/normalization.py`` holds the fast versions of :class:`LocalResponseNormFunction`
+(cache-sized batch chunks on all cores; the CUDA kernels of ``kernels/lrn.cu``).
 """
 from __future__ import annotations
 
-from .. import backend, kernels
+from .. import backend, dispatch
 from ..function import Function
 from ..tensor import Tensor
-from .shape import batch_chunks, check_input, for_each_chunk
+from .checks import check_float, check_ndim
 
 
 def alpha_to_torch(alpha: float, size: int) -> float:
@@ -31,113 +34,72 @@ def alpha_from_torch(alpha_torch: float, size: int) -> float:
     return alpha_torch / size
 
 
-def _check_lrn(x, size, alpha, beta, k, groups):
-    check_input("local_response_norm", x, 4, "N, C, H, W")
-    if not isinstance(size, int) or size < 1 or size % 2 == 0:
-        raise ValueError(f"local_response_norm size must be an odd positive int (the window is centred "
-                         f"on each map, n/2 maps either side, §3.3), got {size!r}")
-    if not isinstance(groups, int) or groups < 1 or x.shape[1] % groups:
-        raise ValueError(f"local_response_norm: {x.shape[1]} channels do not divide into groups={groups!r}; "
-                         "use a positive groups that divides the channel count")
+def check_lrn_arguments(size, alpha, beta, k, groups) -> None:
+    """Refuse settings the §3.3 formula has no meaning for (the op and ``nn.LocalResponseNorm`` call this)."""
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1 or size % 2 == 0:
+        raise ValueError(f"local_response_norm size must be odd, a positive int (the window is centred on each "
+                         f"map, n/2 maps either side, §3.3), got {size!r}")
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"local_response_norm groups must be a positive int, got {groups!r}")
     if not (k > 0 and alpha >= 0 and beta >= 0):
         raise ValueError(f"local_response_norm needs k > 0, alpha >= 0 and beta >= 0, got k={k}, "
                          f"alpha={alpha}, beta={beta} (the paper: k=2, alpha=1e-4, beta=0.75)")
 
 
-def _window_sum(a, half, out):
+def _check_lrn(x, size, alpha, beta, k, groups) -> None:
+    check_ndim("local_response_norm", x, 4, "N, C, H, W")
+    check_float("local_response_norm", x=x)
+    check_lrn_arguments(size, alpha, beta, k, groups)
+    if x.shape[1] % groups:
+        raise ValueError(f"local_response_norm: {x.shape[1]} channels do not divide into groups={groups!r}; "
+                         "use a positive groups that divides the channel count")
+
+
+def window_sum(a, half, out=None):
     """out[:, :, c] = sum of a[:, :, j] for |j - c| <= half, j inside the axis: the §3.3 window.
 
     ``a`` is (N, G, C/G, H, W), so the window never leaves a group. The sum runs over 2*half + 1
-    shifted slices (few passes, no cumulative sum whose float32 differences would lose digits).
+    shifted slices (few passes, no cumulative sum whose float32 differences would lose digits),
+    into ``out`` when given.
     """
-    out[...] = a
+    if out is None:
+        out = a.copy()
+    else:
+        out[...] = a
     for d in range(1, half + 1):
         out[:, :, d:] += a[:, :, :-d]                                   # map c - d, where it exists
         out[:, :, :-d] += a[:, :, d:]                                   # map c + d, where it exists
     return out
 
 
-def _pow_neg(xp, scale, beta, out):
-    """scale ** -beta into ``out``. For the paper's beta = 0.75: 1 / (sqrt(s) * sqrt(sqrt(s))),
-    several times faster than pow on the CPU."""
-    if beta != 0.75:
-        return xp.power(scale, -beta, out=out)
-    root = xp.sqrt(scale)
-    xp.sqrt(root, out=out)
-    out *= root
-    return xp.reciprocal(out, out=out)
-
-
-class LocalResponseNorm(Function):
-    """Local response normalization of §3.3 (see the module docstring for the formula).
-
-    Forward and backward run over the batch in chunks (:func:`~.shape.batch_chunks`): on the
-    CPU their dozen passes then stay in the cache, about three times faster than whole-batch passes,
-    and the chunks run on all cores (:func:`~.shape.for_each_chunk`). On the GPU each pass is one
-    fused kernel instead (``kernels/lrn.cu``), which saves s_i alone and recomputes s_i ** -beta.
-    """
+class LocalResponseNormFunction(Function):
+    """Local response normalization of §3.3 (see the module docstring for the formula): the reference."""
 
     def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, groups=1):
         self.size, self.alpha, self.beta, self.k, self.groups = size, alpha, beta, k, groups
 
-    def forward(self, x):                                               # x: (N, C, H, W)
+    def check(self, x):
         _check_lrn(x, self.size, self.alpha, self.beta, self.k, self.groups)
-        xp = self.xp
-        N, C, H, W = x.shape
-        self.fused = kernels.fused(x)
-        if self.fused:                                                  # one pass: kernels/lrn.cu
-            self.a = xp.ascontiguousarray(x)
-            y, self.scale = xp.empty_like(self.a), xp.empty_like(self.a)
-            kernels.launch("lrn.cu", "lrn_forward", y.size, self.a, y, self.scale, *self._window_arguments(),
-                           self.k)
-            return y
-        a = x.reshape(N, self.groups, C // self.groups, H, W)           # (N, G, C/G, H, W), a view
-        y, scale, p = xp.empty_like(a), xp.empty_like(a), xp.empty_like(a)
-        alpha, k = xp.asarray(self.alpha, dtype=x.dtype), xp.asarray(self.k, dtype=x.dtype)
 
-        def chunk(n):
-            s = _window_sum(a[n] * a[n], self.size // 2, out=scale[n])  # sum of a_j^2 over the window
-            s *= alpha
-            s += k                                                      # s_i = k + alpha * sum a_j^2
-            _pow_neg(xp, s, self.beta, out=p[n])                        # s_i ** -beta
-            xp.multiply(a[n], p[n], out=y[n])                           # b_i = a_i * s_i ** -beta
-        for_each_chunk(chunk, batch_chunks(a), a)
-        self.a, self.scale, self.p = a, scale, p
-        return y.reshape(x.shape)
+    def forward(self, x):                                               # x (N, C, H, W)
+        N, C, H, W = x.shape
+        a = x.reshape(N, self.groups, C // self.groups, H, W)           # (N, G, C/G, H, W): windows stay in a group
+        s = self.k + self.alpha * window_sum(a * a, self.size // 2)     # s_i = k + alpha * sum_{j in W(i)} a_j^2
+        self.save_for_backward(a, s)
+        return (a * s ** -self.beta).reshape(x.shape)                   # b_i = a_i / s_i^beta
 
     def backward(self, gy):
         # b_i = a_i s_i^-beta with s_i = k + alpha sum_{j in W(i)} a_j^2, so
         #   db_i/da_j = [i == j] s_i^-beta - 2 alpha beta a_i s_i^(-beta-1) a_j [j in W(i)].
         # The window is symmetric (j in W(i) exactly when i in W(j), edges and groups included), so
-        #   gx_j = gy_j s_j^-beta - 2 alpha beta a_j sum_{i in W(j)} gy_i b_i / s_i,
-        # one more window sum, over t_i = gy_i a_i s_i^-beta / s_i.
-        if self.fused:
-            gx = self.xp.empty_like(self.a)
-            kernels.launch("lrn.cu", "lrn_backward", gx.size, self.a, self.scale, self.xp.ascontiguousarray(gy), gx,
-                           *self._window_arguments())
-            return gx
-        xp, a, scale, p = self.xp, self.a, self.scale, self.p
+        #   gx_j = gy_j s_j^-beta - 2 alpha beta a_j sum_{i in W(j)} gy_i a_i s_i^(-beta-1),
+        # one more window sum.
+        a, s = self.saved
         gy = gy.reshape(a.shape)                                        # (N, G, C/G, H, W)
-        gx = xp.empty_like(gy)
-        two_alpha_beta = xp.asarray(2 * self.alpha * self.beta, dtype=gy.dtype)
-
-        def chunk(n):
-            t = gy[n] * a[n]
-            t *= p[n]
-            t /= scale[n]                                               # gy_i b_i / s_i
-            w = _window_sum(t, self.size // 2, out=xp.empty_like(t))
-            w *= a[n]
-            w *= two_alpha_beta
-            xp.multiply(gy[n], p[n], out=gx[n])
-            gx[n] -= w
-        for_each_chunk(chunk, batch_chunks(a), a)
+        t = gy * a * s ** (-self.beta - 1)                              # gy_i a_i s_i^(-beta-1)
+        gx = gy * s ** -self.beta - (2 * self.alpha * self.beta) * a * window_sum(t, self.size // 2)
         N, G, Cg, H, W = a.shape
         return gx.reshape(N, G * Cg, H, W)
-
-    def _window_arguments(self):
-        """C, HW, per_group, half, alpha, beta: the arguments the kernels in lrn.cu share."""
-        N, C, H, W = self.a.shape
-        return C, H * W, C // self.groups, self.size // 2, self.alpha, self.beta
 
 
 def local_response_norm(x, size=5, alpha=1e-4, beta=0.75, k=2.0, groups=1):
@@ -146,7 +108,7 @@ def local_response_norm(x, size=5, alpha=1e-4, beta=0.75, k=2.0, groups=1):
     ``groups`` > 1 normalises each group of C/groups channels on its own (the two towers, §3.5).
     For torch / Caffe / cuda-convnet hyperparameters use ``alpha=alpha_from_torch(alpha_t, size)``.
     """
-    return LocalResponseNorm(size, alpha, beta, k, groups)(x)
+    return dispatch.choose(LocalResponseNormFunction, x)(size, alpha, beta, k, groups)(x)
 
 
 def local_response_norm_naive(x, size=5, alpha=1e-4, beta=0.75, k=2.0, groups=1):
@@ -163,4 +125,3 @@ def local_response_norm_naive(x, size=5, alpha=1e-4, beta=0.75, k=2.0, groups=1)
         s = k + alpha * (x[:, lo:hi + 1] ** 2).sum(axis=1)
         y[:, i] = x[:, i] / s ** beta
     return y
-

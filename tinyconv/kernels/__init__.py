@@ -5,24 +5,24 @@ max pooling by kernel offsets is four passes per offset (36 for a 3x3 window), L
 col2im one strided add per kernel offset. The ``.cu`` files here do each of those in one pass,
 one thread per output element:
 
-==================  ===============================================  =========================
-file                kernels                                          reference (xp version)
-==================  ===============================================  =========================
-pooling.cu          max_pool_forward (with argmax), max_pool_backward  functional/pooling.py
-lrn.cu              lrn_forward, lrn_backward (§3.3)                 functional/normalization.py
-conv.cu             im2col, col2im                                   functional/conv.py
-activation.cu       relu_forward (output and mask in one pass)       functional/activation.py
-sgd.cu              sgd_update (the §5 rule in one pass)             optim/sgd.py
-==================  ===============================================  =========================
+=============  ==================================================  ==================  ==========================
+file           kernels                                             used by             reference
+=============  ==================================================  ==================  ==========================
+pooling.cu     max_pool_forward (with argmax), max_pool_backward   fast/pooling.py     functional/pooling.py
+lrn.cu         lrn_forward, lrn_backward (§3.3)                    fast/normalization  functional/normalization.py
+conv.cu        im2col, col2im                                      fast/conv.py        functional/conv.py
+activation.cu  relu_forward (output and mask in one pass)          fast/activation.py  functional/activation.py
+sgd.cu         sgd_update (the §5 rule in one pass)                fast/sgd.py         optim/sgd.py
+=============  ==================================================  ==================  ==========================
 
-The loss keeps its xp version: its arrays are (batch, classes), half a megabyte for AlexNet,
+The loss keeps its reference only: its arrays are (batch, classes), half a megabyte for AlexNet,
 so its few launches cost microseconds in a step of milliseconds, and a fused softmax would
 need a block-wide reduction (shared memory), which the host check below cannot run.
 
-Each op decides in one place, :func:`fused`, whether to call its kernel or its xp version; the
-xp version stays as the reference the tests compare the kernel with (on the GPU machine:
-``pytest -m gpu``), and :func:`disabled` switches the kernels off to time or check one
-against the other.
+Each kernel serves the fast version of an op for CuPy arrays (``tinyconv/fast/``), chosen by
+:mod:`tinyconv.dispatch` wherever :func:`runs_on` says the kernels run; the op's reference in
+``functional/`` is what the tests compare the kernel with (on the GPU machine: ``pytest -m gpu``),
+and ``tinyconv.fast_paths(False)`` switches the kernels off with every other fast path.
 
 The sources are plain CUDA C++ written so that a host C++ compiler can run them too: every
 kernel is a grid-stride loop (``for (i = first thread; i < total; i += all threads)``) with no
@@ -43,27 +43,12 @@ import numpy as np
 from .. import backend
 from . import host  # noqa: F401  (kernels.host.run: the kernels played on the CPU)
 
-_enabled = True
 _host_run = None
 
 
-def fused(array) -> bool:
-    """Whether the op that got ``array`` runs its fused kernel: CuPy arrays while kernels are enabled,
-    and NumPy arrays inside :func:`host_runner`."""
-    if not _enabled:
-        return False
+def runs_on(array) -> bool:
+    """Whether the kernels can run on ``array``: CuPy arrays, and NumPy arrays inside :func:`host_runner`."""
     return backend.is_cupy_array(array) or (_host_run is not None and isinstance(array, np.ndarray))
-
-
-@contextlib.contextmanager
-def disabled():
-    """Inside this block every op takes its xp version (the reference) instead of its kernel."""
-    global _enabled
-    before, _enabled = _enabled, False
-    try:
-        yield
-    finally:
-        _enabled = before
 
 
 @contextlib.contextmanager

@@ -5,7 +5,7 @@ on its command line; :func:`available_models` lists the names.
 """
 import inspect
 
-from .alexnet import ALEXNET, AlexNet  # noqa: F401
+from .alexnet import AlexNet  # noqa: F401
 from .cifar import ConvNetCIFAR, FourLayerNet  # noqa: F401
 from .small import ALEXNET_28, ALEXNET_64, ALEXNET_CIFAR, AlexNet28, AlexNet64, AlexNetCIFAR  # noqa: F401
 from .split import SplitAlexNet, SplitTwoTowerNet, merge_weights, split_weights  # noqa: F401
@@ -38,7 +38,7 @@ def input_size(name: str) -> int:
     """The height and width (px) of the images the model called ``name`` takes (227 for AlexNet)."""
     cls = _model_class(name)
     if name == "alexnet-split":
-        return ALEXNET.input_size
+        return AlexNet.input_shape[-1]
     spec = getattr(cls, "spec", None)
     return spec.input_size if isinstance(spec, Spec) else cls.input_shape[-1]
 

@@ -27,7 +27,7 @@ from ..nn import Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d,
 from .towers import LRN, Layers, dropout_seed
 
 ACTIVATIONS = {"relu": (ReLU, 2.0), "tanh": (Tanh, 1.0)}   # layer, gain^2 of its fan-in initialisation
-PIXEL_SPREAD = 64.0                                          # grey levels: the spread of a CIFAR-10 pixel minus the mean
+PIXEL_SPREAD = 64.0                                          # grey levels: spread of a CIFAR-10 pixel minus the mean
 
 
 class FourLayerNet(Layers):

@@ -18,6 +18,10 @@ map the state dicts both ways, :meth:`SplitTwoTowerNet.from_model` and
 tower draws the mask of the whole layer from the same (seed, calls) as the one-device
 layer and keeps its half (:class:`TowerDropout`).
 
+The towers are made from the one-device model's own layers (:func:`tower_layer`): each layer is
+halved (kernels, neurons, LRN groups), so the architecture is written down once, in
+:mod:`tinyconv.models.alexnet` (and :mod:`tinyconv.models.small` for the small members).
+
 Any two devices work, the same one twice included: ("cpu", "cpu") in the tests,
 ("cuda:0", "cuda:0") on a one-GPU machine. The towers run one after the other in Python;
 on two GPUs CuPy queues each tower's kernels asynchronously, so the devices overlap. Peer
@@ -31,11 +35,11 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import backend
-from ..functional import concat, copy_to, mul
+from ..functional import concat, copy_to
 from ..nn import Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, Module, ReLU
-from ..tensor import Tensor
+from ..tensor import Tensor, no_grad
 from .alexnet import AlexNet
-from .towers import LRN, POOL, Layers, Step, dropout_seed
+from .towers import Layers, Step, check_image_shape
 
 
 def check_devices(devices, owner: str = "SplitAlexNet") -> tuple:
@@ -56,45 +60,68 @@ class TowerDropout(Dropout):
     """Dropout on one tower's half of a hidden FC layer, dropping what the one-device layer drops.
 
     The mask of the whole layer, (N, 2 * half), is drawn from the same (seed, calls) as the
-    one-device :class:`~tinyconv.nn.Dropout` (by applying that layer to ones), and the tower
-    keeps its columns. Each tower draws on its own device, so no mask crosses between devices.
+    one-device :class:`~tinyconv.nn.Dropout`, and the tower keeps its columns
+    (:class:`_TowerColumns`). Each tower draws on its own device, so no mask crosses between devices.
     """
 
     def __init__(self, p: float, mode: str, seed: int, tower: int):
         super().__init__(p, mode, seed)
         self.tower = tower
 
-    def forward(self, x):
-        x = x if isinstance(x, Tensor) else Tensor(x)
-        n, half = x.shape
-        whole = super().forward(Tensor(x.xp.ones((n, 2 * half), dtype=x.dtype)))   # (N, 2*half)
-        return mul(x, whole.data[:, self.tower * half:(self.tower + 1) * half])
+    def generator(self, dev):
+        return _TowerColumns(super().generator(dev), self.tower)
 
 
-def _tower(spec, tower: int, options: dict) -> Layers:
-    """Half of every layer of ``spec`` but the last: the layers of one GPU in Figure 2."""
-    layers, dtype = Layers(), options["dtype"]
+class _TowerColumns:
+    """A generator whose draws of shape (N, half) are tower ``tower``'s columns of ``rng``'s draws for
+    the whole layer, (N, 2 * half)."""
+
+    def __init__(self, rng, tower: int):
+        self.rng, self.tower = rng, tower
+
+    def random(self, shape, dtype):
+        n, half = shape
+        return self.rng.random((n, 2 * half), dtype=dtype)[:, self.tower * half:(self.tower + 1) * half]
+
+
+def tower_layer(layer: Module, name: str, tower: int) -> Module:
+    """Tower ``tower``'s half of a one-device layer (Figure 2): half the kernels or neurons, reading its own
+    half of the maps where the layer has ``groups=2``, all of them otherwise; weights still to be loaded."""
     rng = np.random.default_rng(0)   # the weights are replaced by the source model's halves
-    channels = spec.in_channels
-    for i, c in enumerate(spec.convs, 1):
-        reads = channels // 2 if c.own_tower else channels
-        layers.add(f"conv{i}", Conv2d(reads, c.out_channels // 2, c.kernel_size, c.stride, c.padding,
-                                      rng=rng, dtype=dtype))
-        layers.add(f"relu{i}", ReLU())
-        if c.lrn:
-            layers.add(f"norm{i}", LocalResponseNorm(**LRN))
-        if c.pool is not None:
-            layers.add(f"pool{i}", MaxPool2d(**POOL, padding=c.pool))
-        channels = c.out_channels
-    layers.add("flatten", Flatten())
-    width = spec.features()
-    for i, hidden in enumerate(spec.hidden, len(spec.convs) + 1):
-        layers.add(f"fc{i}", Linear(width, hidden // 2, rng=rng, dtype=dtype))
-        layers.add(f"relu{i}", ReLU())
-        layers.add(f"drop{i}", TowerDropout(options["dropout"], options["dropout_mode"],
-                                            dropout_seed(options["seed"], i), tower))
-        width = hidden
+    if isinstance(layer, (Conv2d, Linear)) and layer.weight.shape[0] % 2:
+        raise ValueError(f"{name}: {layer.weight.shape[0]} kernels or neurons do not split into two towers")
+    if isinstance(layer, Conv2d):
+        if layer.groups not in (1, 2):
+            raise ValueError(f"{name}: a layer of {layer.groups} groups does not split into two towers")
+        return Conv2d(layer.in_channels // layer.groups, layer.out_channels // 2, layer.kernel_size, layer.stride,
+                      layer.padding, rng=rng, dtype=layer.weight.dtype)
+    if isinstance(layer, Linear):
+        return Linear(layer.in_features, layer.out_features // 2, rng=rng, dtype=layer.weight.dtype)
+    if isinstance(layer, LocalResponseNorm):
+        return LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k, groups=layer.groups // 2)
+    if isinstance(layer, Dropout):
+        return TowerDropout(layer.p, layer.mode, layer.seed, tower)
+    if isinstance(layer, MaxPool2d):
+        return MaxPool2d(layer.kernel_size, layer.stride, layer.padding)
+    if isinstance(layer, (ReLU, Flatten)):
+        return type(layer)()
+    raise TypeError(f"{name}: no tower version of a {type(layer).__name__} layer")
+
+
+def _tower(source: Layers, tower: int) -> Layers:
+    """Half of every layer of ``source`` but the last: the layers of one GPU in Figure 2."""
+    layers = Layers()
+    for name in source.layer_names[:-1]:
+        layers.add(name, tower_layer(getattr(source, name), name, tower))
     return layers
+
+
+def _reads_both(source: Layers) -> set:
+    """Names of the layers whose towers read both towers' activations (§3.2): conv layers of one group
+    after the first (which reads the image, on both devices already) and the hidden FC layers."""
+    return {name for name in source.layer_names[1:-1]
+            if isinstance(getattr(source, name), Linear)
+            or (isinstance(getattr(source, name), Conv2d) and getattr(source, name).groups == 1)}
 
 
 class SplitTwoTowerNet(Module):
@@ -112,17 +139,14 @@ class SplitTwoTowerNet(Module):
             source = model_class(**options)
         elif not isinstance(source, model_class):
             raise TypeError(f"source must be a {model_class.__name__}, got {type(source).__name__}")
-        spec = self.spec = source.spec
-        for c in spec.convs[1:]:
-            if c.out_channels % 2:
-                raise ValueError(f"{spec.name}: {c.out_channels} kernels do not split into two towers")
         self.one_device_class, self.num_classes = model_class, source.num_classes
+        self.input_shape, self.size_hint = source.input_shape, source.size_hint
         self.options = dict(source.options, dtype=next(source.parameters()).dtype)
-        self.tower0, self.tower1 = (_tower(spec, t, self.options) for t in (0, 1))
-        self.last = f"fc{len(spec.convs) + len(spec.hidden) + 1}"
-        setattr(self, self.last, Linear(spec.hidden[-1], self.num_classes, dtype=self.options["dtype"]))
-        self.reads_both = {f"conv{i}" for i, c in enumerate(spec.convs, 1) if i > 1 and not c.own_tower}
-        self.reads_both |= {f"fc{i}" for i in range(len(spec.convs) + 1, len(spec.convs) + len(spec.hidden) + 1)}
+        self.tower0, self.tower1 = (_tower(source, t) for t in (0, 1))
+        self.last = source.layer_names[-1]
+        last = getattr(source, self.last)
+        setattr(self, self.last, Linear(last.in_features, last.out_features, dtype=self.options["dtype"]))
+        self.reads_both = _reads_both(source)
         self.tower0.to(self.devices[0])
         self.tower1.to(self.devices[1])
         getattr(self, self.last).to(self.devices[0])
@@ -145,10 +169,6 @@ class SplitTwoTowerNet(Module):
         raise TypeError(f"a split model keeps its towers on {tuple(map(str, self.devices))}; to use other "
                         "devices build a new one: SplitTwoTowerNet.from_model(model.to_alexnet(), devices)")
 
-    @property
-    def input_shape(self) -> tuple:
-        return (self.spec.in_channels, self.spec.input_size, self.spec.input_size)
-
     def _exchange(self, xs):
         """Both towers' activations, in tower order, on each tower's device (§3.2: the GPUs talk)."""
         a, b = xs
@@ -158,7 +178,7 @@ class SplitTwoTowerNet(Module):
     def walk(self, x):
         """Run layer by layer, yielding a :class:`~tinyconv.models.towers.Step` per layer (both towers)."""
         x = x if isinstance(x, Tensor) else Tensor(x)
-        self.spec.check_input(x)
+        check_image_shape(x, self.one_device_class.__name__, self.input_shape, self.size_hint)
         xs = [copy_to(x, d) for d in self.devices]   # each GPU sees the whole image
         for name in self.tower0.layer_names:
             crossed = 0
@@ -182,11 +202,16 @@ class SplitTwoTowerNet(Module):
 
         conv3-like layers: each tower receives the other's pooled maps; fc6, fc7: each tower
         receives the other's half of the layer input; fc8: tower 1's fc7 outputs go to device 0.
+        Counted on a walk of one blank image in evaluation mode (no dropout mask drawn).
         """
-        spec, total = self.spec, 0
-        for (channels, _, pooled), nxt in zip(spec.conv_shapes(), spec.convs[1:]):
-            total += 0 if nxt.own_tower else channels * pooled * pooled
-        return total + spec.features() + sum(spec.hidden[:-1]) + spec.hidden[-1] // 2
+        training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                steps = self.walk(np.zeros((1, *self.input_shape), dtype=self.options["dtype"]))
+                return sum(step.crossed for step in steps)
+        finally:
+            self.train(training)
 
     def bytes_between_devices(self, batch: int) -> int:
         """Bytes crossing between the devices in one training step of ``batch`` images.

@@ -1,4 +1,7 @@
-"""The two-tower network of §3.5 (Figure 2) on one device, built from a short description.
+"""What the AlexNet family shares: :class:`Layers` (named layers run in order, walked one by one
+for :func:`~tinyconv.models.summary`), the §3.3 and §3.4 settings, and :class:`TwoTowerNet`, the
+builder of the small members from a short description (:class:`Spec`; AlexNet itself is written
+out layer by layer in :mod:`tinyconv.models.alexnet`).
 
 Every member of the family (AlexNet itself and the small nets for 28, 32 and 64 pixel
 images) has the paper's layout: five convolutional layers, each followed by a ReLU (§3.1),
@@ -21,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import init
-from ..functional.conv import conv_out_size
+from ..functional.windows import conv_out_size
 from ..nn import Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, Module, ReLU
 from ..tensor import Tensor
 
@@ -58,7 +61,6 @@ class Spec:
     input_size: int
     convs: tuple
     hidden: tuple
-    size_hint: str = ""     # appended to the wrong-input-size error
 
     def conv_shapes(self):
         """(channels, height) after each conv layer and after its pooling, for ``input_size`` inputs."""
@@ -75,14 +77,13 @@ class Spec:
         channels, _, pooled = self.conv_shapes()[-1]
         return channels * pooled * pooled
 
-    def check_input(self, x) -> None:
-        """Raise a ValueError naming the shape this member needs when ``x`` has another."""
-        shape = tuple(x.shape)
-        want = (self.in_channels, self.input_size, self.input_size)
-        if len(shape) != 4 or shape[1:] != want:
-            needed = f"{want[0]}x{want[1]}x{want[2]}"
-            raise ValueError(f"{self.name} needs inputs of shape (N, {want[0]}, {want[1]}, {want[2]}) "
-                             f"({needed} images, NCHW), got shape {shape}{self.size_hint}")
+
+def check_image_shape(x, model: str, want, hint: str = "") -> None:
+    """Raise a ValueError naming the (C, H, W) images ``model`` needs when ``x`` has another shape."""
+    shape = tuple(x.shape)
+    if want is not None and (len(shape) != 4 or shape[1:] != tuple(want)):
+        raise ValueError(f"{model} needs inputs of shape (N, {want[0]}, {want[1]}, {want[2]}) "
+                         f"({want[0]}x{want[1]}x{want[2]} images, NCHW), got shape {shape}{hint}")
 
 
 class Step(NamedTuple):
@@ -102,6 +103,7 @@ class Layers(Module):
     """A Module whose named layers run in the order they were added."""
 
     input_shape: tuple = None   # (C, H, W) of one input image, where the model fixes it
+    size_hint: str = ""         # appended to the wrong-input-size error
 
     def __init__(self):
         super().__init__()
@@ -118,10 +120,7 @@ class Layers(Module):
 
     def check_input(self, x) -> None:
         """Raise a ValueError naming the shape the model needs when ``x`` has another."""
-        want = self.input_shape
-        if want is not None and (x.ndim != 4 or tuple(x.shape[1:]) != tuple(want)):
-            raise ValueError(f"{type(self).__name__} needs inputs of shape (N, {want[0]}, {want[1]}, {want[2]}) "
-                             f"(NCHW), got shape {tuple(x.shape)}")
+        check_image_shape(x, type(self).__name__, self.input_shape, self.size_hint)
 
     def walk(self, x):
         """Run the layers one by one, yielding a :class:`Step` after each."""
@@ -153,7 +152,7 @@ def check_options(num_classes, bias_init, dropout, dropout_mode) -> None:
 
 
 class TwoTowerNet(Layers):
-    """Base of the one-device family members; subclasses set ``spec`` (see the module docstring).
+    """Base of the small members (models/small.py); subclasses set ``spec`` (see the module docstring).
 
     Weights are drawn N(0, 0.01) from ``numpy.random.default_rng(seed)`` layer by layer; biases
     are ``bias_init`` where §5 says 1 and 0 elsewhere. ``dropout_mode`` is "paper" (scale by
@@ -201,6 +200,3 @@ class TwoTowerNet(Layers):
     def input_shape(self) -> tuple:
         """(C, H, W) of one input image."""
         return (self.spec.in_channels, self.spec.input_size, self.spec.input_size)
-
-    def check_input(self, x) -> None:
-        self.spec.check_input(x)

@@ -1,7 +1,7 @@
 """Checks of layer constructor arguments, so a wrong setting fails when the layer is built."""
 from __future__ import annotations
 
-from ..functional.shape import pair as _int_pair
+from ..functional.windows import pair as _int_pair
 
 
 def positive_int(value, name: str, minimum: int = 1) -> int:

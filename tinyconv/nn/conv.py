@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import init
-from ..functional.conv import conv2d
+from ..functional.conv import check_groups, conv2d
 from .args import pair, positive_int
 from .module import Module
 from .parameter import Parameter
@@ -22,12 +22,9 @@ class Conv2d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  groups: int = 1, bias: bool = True, rng=None, dtype=np.float32):
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            positive_int(value, name)
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if value % groups:
-                raise ValueError(f"{name}={value} is not divisible by groups={groups}: each group "
-                                 f"needs the same number of channels")
+            positive_int(value, name)
+        check_groups(groups, in_channels, out_channels)                  # the op's own check
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = pair(stride, "stride")

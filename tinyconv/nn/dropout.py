@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..functional.dropout import MODES, dropout
+from ..functional.dropout import check_dropout_arguments, dropout
 from ..tensor import Tensor
 from .args import positive_int
 from .module import Module
@@ -32,10 +32,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, mode: str = "paper", seed: int = 0):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
-            raise ValueError(f"p is the probability of dropping a unit, in [0, 1); got {p!r}")
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES} ('paper' scales at test time, §4.2), got {mode!r}")
+        check_dropout_arguments(p, mode)
         self.p, self.mode = float(p), mode
         self.seed = positive_int(seed, "seed", minimum=0)
         self.register_buffer("calls", np.zeros((), dtype=np.int64), host=True)
@@ -43,12 +40,15 @@ class Dropout(Module):
     def forward(self, x):
         if not self.training:
             return dropout(x, self.p, training=False, mode=self.mode)
-        data = x.data if isinstance(x, Tensor) else x
-        # (seed, calls) mixed into one 64-bit seed, which NumPy and CuPy generators both accept
-        mixed = int(np.random.SeedSequence([self.seed, int(self.calls)]).generate_state(1, np.uint64)[0])
-        rng = backend.default_rng(mixed, backend.device_of(data))
+        rng = self.generator(backend.device_of(x.data if isinstance(x, Tensor) else x))
         self.calls += 1
         return dropout(x, self.p, training=True, mode=self.mode, rng=rng)
+
+    def generator(self, dev):
+        """The generator of this call's mask, on ``dev``: seeded by (seed, calls), mixed into one 64-bit
+        seed, which NumPy and CuPy generators both accept."""
+        mixed = int(np.random.SeedSequence([self.seed, int(self.calls)]).generate_state(1, np.uint64)[0])
+        return backend.default_rng(mixed, dev)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, mode='{self.mode}', seed={self.seed}"

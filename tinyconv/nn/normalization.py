@@ -1,8 +1,7 @@
 """``LocalResponseNorm``: the brightness normalization across adjacent channels of §3.3."""
 from __future__ import annotations
 
-from ..functional.normalization import local_response_norm
-from .args import positive_int
+from ..functional.normalization import check_lrn_arguments, local_response_norm
 from .module import Module
 
 
@@ -16,12 +15,8 @@ class LocalResponseNorm(Module):
 
     def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0, groups: int = 1):
         super().__init__()
-        if positive_int(size, "size") % 2 == 0:
-            raise ValueError(f"size must be odd: the window is centred on each channel (§3.3), got {size}")
-        self.size, self.groups = size, positive_int(groups, "groups")
-        if not (k > 0 and alpha >= 0 and beta >= 0):
-            raise ValueError(f"LocalResponseNorm needs k > 0, alpha >= 0, beta >= 0, got k={k}, alpha={alpha}, beta={beta}")
-        self.alpha, self.beta, self.k = alpha, beta, k
+        check_lrn_arguments(size, alpha, beta, k, groups)
+        self.size, self.alpha, self.beta, self.k, self.groups = size, alpha, beta, k, groups
 
     def forward(self, x):
         return local_response_norm(x, self.size, self.alpha, self.beta, self.k, self.groups)

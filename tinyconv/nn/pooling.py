@@ -1,8 +1,7 @@
 """``MaxPool2d``: max pooling, overlapping when stride < kernel_size (§3.4: 3x3 windows, stride 2)."""
 from __future__ import annotations
 
-from ..functional.pooling import max_pool2d
-from .args import pair
+from ..functional.pooling import max_pool2d, pool_arguments
 from .module import Module
 
 
@@ -15,12 +14,8 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else pair(stride, "stride")
-        self.padding = pair(padding, "padding", minimum=0)
-        if any(p > k // 2 for p, k in zip(self.padding, self.kernel_size)):
-            raise ValueError(f"padding {self.padding} must be at most half of kernel_size {self.kernel_size}: "
-                             "a window made only of padding has no maximum")
+        self.kernel_size, self.stride, self.padding = pool_arguments(
+            kernel_size, kernel_size if stride is None else stride, padding)
 
     def forward(self, x):
         return max_pool2d(x, self.kernel_size, self.stride, self.padding)

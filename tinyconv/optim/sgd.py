@@ -22,12 +22,12 @@ To exclude biases, pass parameter groups as in PyTorch::
     SGD([{"params": weights}, {"params": biases, "weight_decay": 0.0}], lr=0.01)
 
 The update runs in place on the parameters' arrays (NumPy or CuPy) with no host-device
-synchronisation, outside the autograd graph; on the GPU as one fused kernel per parameter
-(``kernels/sgd.cu``).
+synchronisation, outside the autograd graph: :func:`sgd_update` is the reference, and on the
+GPU one fused kernel per parameter runs in its place (``tinyconv/fast/sgd.py``, ``kernels/sgd.cu``).
 """
 from __future__ import annotations
 
-from .. import backend, kernels
+from .. import backend, dispatch
 from ..tensor import Tensor, no_grad
 
 _HYPER = ("lr", "momentum", "weight_decay")
@@ -56,7 +56,8 @@ class SGD:
                 raise TypeError(f"parameter group {i} must be a dict with a 'params' list, got {group!r:.80}")
             unknown = set(group) - {"params", *_HYPER}
             if unknown:
-                raise ValueError(f"parameter group {i} has unknown keys {sorted(unknown)}; allowed: params, {', '.join(_HYPER)}")
+                raise ValueError(f"parameter group {i} has unknown keys {sorted(unknown)}; "
+                                 f"allowed: params, {', '.join(_HYPER)}")
             params = list(group["params"])
             for p in params:
                 if not isinstance(p, Tensor) or not p.requires_grad:
@@ -88,15 +89,7 @@ class SGD:
                     v = self.velocity.get(i)
                     if v is None:
                         v = self.velocity[i] = p.xp.zeros_like(p.data)
-                    if kernels.fused(p.data):                           # one pass: kernels/sgd.cu
-                        kernels.launch("sgd.cu", "sgd_update", p.size, p.data, p.xp.ascontiguousarray(p.grad), v,
-                                       lr, momentum, decay * lr)
-                        continue
-                    v *= momentum
-                    if decay:
-                        v -= (decay * lr) * p.data
-                    v -= lr * p.grad
-                    p.data += v
+                    dispatch.choose(sgd_update, p.data)(p.data, p.grad, v, lr, momentum, decay)
 
     def zero_grad(self) -> None:
         """Forget the gradients of every parameter (``grad = None``)."""
@@ -149,6 +142,15 @@ class SGD:
             for key in _HYPER:
                 group[key] = float(state[f"groups.{g}.{key}"])
         self.velocity = velocity
+
+
+def sgd_update(w, grad, v, lr, momentum, decay) -> None:
+    """One §5 step of weight array ``w`` in place: v <- momentum * v - decay * lr * w - lr * grad; w <- w + v."""
+    v *= momentum
+    if decay:
+        v -= (decay * lr) * w
+    v -= lr * grad
+    w += v
 
 
 def _check_hyper(group: dict, i: int) -> None:

@@ -23,9 +23,9 @@ from dataclasses import replace
 import numpy as np
 
 from . import checkpoint
+from .config import saved_config
 from .datasets import choose_splits, limit, make_loaders
 from .loop import errors_of_log_probs, evaluate, predict_all
-from .config import saved_config
 from .run import build_model, choose_devices
 
 MODES = (("centre", False), ("ten_crop", True))
@@ -87,7 +87,8 @@ class _Restored:
 
 def _say_errors(results: dict, say) -> None:
     for name, r in results.items():
-        say(f"  {name:>8}: top-1 error {100 * r['top1']:.2f}%  top-5 error {100 * r['top5']:.2f}%  loss {r['loss']:.4f}")
+        say(f"  {name:>8}: top-1 error {100 * r['top1']:.2f}%  top-5 error {100 * r['top5']:.2f}%  "
+            f"loss {r['loss']:.4f}")
 
 
 def evaluate_checkpoint(path, *, data_dir=None, backend: str = "auto", batch_size: int = 128, split: str = "val",

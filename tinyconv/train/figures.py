@@ -70,7 +70,8 @@ def write_figures(model, train, val, eval_transform, out, device, rng, *, pool_s
     query_features = np.concatenate([hidden_features(model, x)
                                      for x in _batches(val, asked, centre, device, batch_size)])
     nearest = pool[plots.nearest_neighbours(query_features, pool_features, min(neighbours, len(pool)))]
-    neighbour_images = _display_images(train, nearest.ravel()).reshape(*nearest.shape, *_display_images(train, [0]).shape[1:])
+    image_shape = _display_images(train, [0]).shape[1:]
+    neighbour_images = _display_images(train, nearest.ravel()).reshape(*nearest.shape, *image_shape)
     plots.plot_neighbours(_display_images(val, asked), neighbour_images, paths[2],
                           np.asarray(val.labels)[asked], np.asarray(train.labels)[nearest], val.classes)
     return paths

@@ -15,7 +15,8 @@ import math
 ADVICE = (
     "things to try: --init he, if the net is narrower than AlexNet (N(0, 0.01) weights can shrink the image "
     "to nothing before the logits, see tinyconv/train/initialisation.py); a lower learning rate (--lr 0.001); "
-    "--bias-init 0.1 instead of 1 for the layers the paper sets to 1 (§5); check the input scale (raw pixel values minus the mean image, §2, not "
+    "--bias-init 0.1 instead of 1 for the layers the paper sets to 1 (§5); check the input scale "
+    "(raw pixel values minus the mean image, §2, not "
     "values divided by 255 nor standardised twice); and for RGB data check the PCA colour noise "
     "scale (§4.1: alpha_i ~ N(0, 0.1) times the standard deviations along the principal "
     "components, not the eigenvalues)"
@@ -46,7 +47,8 @@ class LossGuard:
         if not math.isfinite(loss):
             raise NonFiniteLoss(
                 f"the loss became {loss} at step {step} (counted from 0): the weights are ruined, so training "
-                "stops here and the last good checkpoint is kept. The learning rate is probably too high for this model (try --lr 10 times "
+                "stops here and the last good checkpoint is kept. The learning rate is probably too high for "
+                "this model (try --lr 10 times "
                 "smaller), or the input holds NaN/inf values"
             )
         if abs(loss - self.chance_loss) <= self.tolerance * self.chance_loss:

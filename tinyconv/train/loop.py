@@ -66,7 +66,8 @@ def train_epoch(model, loader, optimizer, guard, progress: EpochProgress, *, epo
         if not unread:
             return
         xp = backend.xp_of(unread[0][2])
-        values = backend.to_numpy(xp.stack([xp.stack([loss, misses.astype(loss.dtype)]) for _, _, loss, misses in unread]))
+        pairs = [xp.stack([loss, misses.astype(loss.dtype)]) for _, _, loss, misses in unread]
+        values = backend.to_numpy(xp.stack(pairs))
         for (b, n, _, _), (loss_value, misses) in zip(unread, values.tolist()):
             guard.check(loss_value, step=(epoch - 1) * len(loader) + b)  # counted from 0 over the run
             progress.batches, progress.images = b + 1, progress.images + n

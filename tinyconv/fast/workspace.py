@@ -4,7 +4,7 @@ NumPy takes arrays of more than 32 MB straight from the operating system (glibc'
 threshold) and gives them back when they are freed, so every step faults the pages of a
 fresh im2col matrix in again: about 16 ms for the 184 MB ``col`` of a 5x5 conv over a batch
 of 128 15x15 maps with 64 channels, as long as copying into it. A convolution hands its
-``col`` back here when its backward pass is done (:meth:`Conv2d.release`), and the next
+``col`` back here when its backward pass is done (:meth:`~tinyconv.fast.conv.Conv2dFast.free_saved`), and the next
 step takes it again. CuPy has its own memory pool, so on the GPU this does nothing.
 """
 from __future__ import annotations
