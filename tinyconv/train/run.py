@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .. import backend, distributed, models
 from ..optim import SGD, MilestoneSchedule, PlateauSchedule
