@@ -22,7 +22,7 @@
 #            two epochs of imagenette-mini with images per second, one more with --augment-on-gpu; then
 #            benchmarks/feed_vs_train.py: does the loader keep up with AlexNet's training step (fp32 and
 #            TF32; crops on the CPU and on the GPU), both measured in one run
-# notebooks  the chapters with GPU cells (00, 04) in a real Jupyter kernel
+# notebooks  the chapters with GPU cells (00, 08) in a real Jupyter kernel (the book runs them on the CPU)
 # mpi        data parallelism with GPU arrays: MPI staged through the host, and NCCL
 # fmnist     full Fashion-MNIST on alexnet-28 with the CPU's best recipe (issue 5's accuracy figure and
 #            its GPU training time): seed 0, then seeds 1, 2, ... while another run still fits in
@@ -100,7 +100,7 @@ tests)
     parallel=()
     "$PY" -c "import xdist" 2>/dev/null && parallel=(-n 8)
     "$PY" -m pytest -m gpu -q -rs -p no:cacheprovider "${parallel[@]}" --durations=15 \
-        --ignore=tests/test_notebooks.py --ignore=tests/test_distributed_mpi.py
+        --ignore=tests/test_notebooks.py --ignore=tests/test_book.py --ignore=tests/test_distributed_mpi.py
     ;;
 bench)
     "$PY" -m benchmarks.gpu_alexnet --repeat 20
@@ -119,7 +119,7 @@ pipeline)
 notebooks)
     need "$CARRY/wheels" "download nbclient, ipykernel and nbformat there (see the top of this script)"
     "$PY" -m pip install --quiet --no-index --find-links "$CARRY/wheels" nbclient ipykernel nbformat
-    "$PY" -m pytest -q -rs -p no:cacheprovider tests/test_notebooks.py -k "00_ or 04_"
+    "$PY" -m pytest -m gpu -q -rs -p no:cacheprovider tests/test_notebooks.py
     ;;
 mpi)
     "$PY" -m pytest -m gpu -q -rs -p no:cacheprovider tests/test_distributed_mpi.py

@@ -11,18 +11,7 @@
 set -euo pipefail
 
 if ! command -v mpirun >/dev/null 2>&1; then
-    if ! command -v apt-get >/dev/null 2>&1; then
-        echo "install_mpi.sh: mpirun is missing and this is not a Debian/Ubuntu system (no apt-get):" >&2
-        echo "  install OpenMPI or MPICH with your package manager, then: pip install mpi4py" >&2
-        exit 1
-    fi
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then
-        SUDO="sudo"
-    fi
-    $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
-        openmpi-bin libopenmpi-dev
+    bash "$(dirname "$0")/apt_install.sh" openmpi-bin libopenmpi-dev
 fi
 mpirun --version | head -n 1
 python3 -m pip install --quiet --disable-pip-version-check "mpi4py>=3.1"

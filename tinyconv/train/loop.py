@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .. import backend
 from ..functional.loss import log_softmax, softmax_cross_entropy, topk_misses

@@ -14,7 +14,7 @@ from contextlib import nullcontext
 from dataclasses import asdict, replace
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .. import backend, distributed, models, threads
 from ..optim import SGD, MilestoneSchedule, PlateauSchedule
