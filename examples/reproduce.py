@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 
 from tinyconv.claims import EXPERIMENTS, FULL, QUICK, ArmError, Lab
 from tinyconv.train.checkpoint import CheckpointError
@@ -38,6 +39,9 @@ def parser() -> argparse.ArgumentParser:
                    help="where the arms and the results go (default: %(default)s)")
     p.add_argument("--quick", action="store_true", help="a few hundred images for two epochs per arm: checks that "
                    "the experiment runs end to end (minutes), not the claim")
+    p.add_argument("--scale", type=float, default=1.0, metavar="F",
+                   help="every experiment's epochs (and learning-rate drops) times F, e.g. 0.5 for half "
+                   "schedules on a slow machine; the arms go to their own --out (default: 1, the full runs)")
     p.add_argument("--workers", type=int, metavar="N", help="threads preparing batches (default: from the "
                    "thread budget, tinyconv/threads.py)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
@@ -61,7 +65,11 @@ def main(argv=None) -> int:
     if args.download and dataset == "cifar10":   # the training program never downloads: fetch the archive first
         from tinyconv.data import CIFAR10
         CIFAR10(args.data_dir, download=True)
-    lab = Lab(dataset, args.data_dir, args.out, QUICK if args.quick else FULL, workers=args.workers,
+    if not 0 < args.scale <= 1:
+        print(f"error: --scale must be in (0, 1], got {args.scale:g}", file=sys.stderr)
+        return 2
+    budget = QUICK if args.quick else replace(FULL, epochs_scale=args.scale)
+    lab = Lab(dataset, args.data_dir, args.out, budget, workers=args.workers,
               progress=args.progress)
     for name in names:
         try:
@@ -69,7 +77,7 @@ def main(argv=None) -> int:
         except (ArmError, CheckpointError, FileNotFoundError, RuntimeError, ValueError) as exc:
             print(f"error: {name}: {exc}", file=sys.stderr)
             return 2
-        result = {"experiment": name, "quick": args.quick, "dataset": dataset, **result}
+        result = {"experiment": name, "quick": args.quick, "scale": args.scale, "dataset": dataset, **result}
         path = lab.write(name, result)
         shown = {k: v for k, v in result.items() if k != "arms"}
         print(f"{name}: {path}\n{json.dumps(shown, indent=1)}")

@@ -223,11 +223,12 @@ def test_four_layer_net_shapes_and_fan_in_initialisation():
     for net, gain in ((relu, 2.0), (tanh, 1.0)):          # He for ReLU, LeCun for tanh (§3.1 test)
         stds = {name: float(layer.weight.data.std()) for name, layer in net.weighted_layers()}
         assert stds["conv2"] == pytest.approx(np.sqrt(gain / 800), rel=0.05)
-        assert stds["fc4"] == pytest.approx(np.sqrt(gain / 1024), rel=0.05)
-        assert stds["conv1"] == pytest.approx(np.sqrt(gain / 75) / 64, rel=0.1)   # inputs of spread 64
+        assert stds["fc4"] == pytest.approx(np.sqrt(1 / 1024), rel=0.05)          # output layer: gain 1
+        assert stds["conv1"] == pytest.approx(np.sqrt(gain / 75), rel=0.1)        # after the input's scaling
     x = (np.random.default_rng(0).standard_normal((2, 3, 32, 32)) * 64).astype(np.float32)
     with no_grad():
         steps = {s.name: s.outputs[0].data for s in tanh.walk(x)}
+    assert 0.9 < steps["scale"].std() < 1.1                                       # pixels of spread 64 -> 1
     assert steps["pool3"].shape == (2, 64, 4, 4) and steps["fc4"].shape == (2, 10)
     assert np.abs(steps["act1"]).max() < 1 and 0.1 < steps["act1"].std() < 0.9   # tanh starts unsaturated
     with pytest.raises(ValueError, match="activation must be one of relu, tanh"):

@@ -23,7 +23,7 @@ CLAIM = "a 4-layer CNN with ReLUs reaches 25% training error on CIFAR-10 six tim
 TARGET = 0.25
 ACTIVATIONS = ("relu", "tanh")
 CHUNK, MOST_EPOCHS = 10, 80   # an arm trains 10 epochs at a time until it reaches the target, at most 80
-LEARNING_RATES = (0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16)
+LEARNING_RATES = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016)
 PROBE_IMAGES, PROBE_EPOCHS = 10000, 2
 UNREGULARISED = dict(model="fourlayer-cifar", augment=False, weight_decay=0.0, pad=0)
 
@@ -62,7 +62,7 @@ def until_target(lab: Lab, activation: str, lr: float):
 
 
 def run(lab: Lab) -> dict:
-    rates = LEARNING_RATES if lab.budget.train_images is None else LEARNING_RATES[2:4]
+    rates = LEARNING_RATES if lab.budget.train_images is None else LEARNING_RATES[1:3]
     search = {act: {f"{lr:g}": probe(lab, act, lr) for lr in rates} for act in ACTIVATIONS}
     chosen = {act: float(min((lr for lr in scores if scores[lr] is not None), key=scores.get))
               for act, scores in search.items()}
