@@ -1,4 +1,4 @@
-"""Does the data pipeline keep up with training? Both measured in one run (§4.1, issue 4).
+"""Does the data pipeline keep up with training? Both measured in one run (§4.1).
 
     python -m benchmarks.feed_vs_train                          # AlexNet 227 px on cuda:0 (needs CuPy + a GPU)
     python -m benchmarks.feed_vs_train --data-dir gpu_carry/imagenette-mini/train --workers 4 8 12

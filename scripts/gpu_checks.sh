@@ -1,43 +1,50 @@
 #!/usr/bin/env bash
-# The checks that only a CUDA GPU can run. A task lent a GPU has 15 minutes of device time in all,
-# the machine's start included, and 10 minutes a call; the machine stays warm 30 s after a call.
-# So the checks come as two calls, the second made at once after the first:
+# The checks that only a CUDA GPU can run, grouped so that a machine held for a short time runs
+# them all in two commands of under 10 minutes each:
 #
-#   bash scripts/gpu_checks.sh all      carry ["gpu_carry/imagenette-mini", "gpu_carry/wheels"], timeout_s 600
-#   bash scripts/gpu_checks.sh fmnist   carry ["gpu_carry/fashion-mnist"], timeout_s 600
+#   bash scripts/gpu_checks.sh all      (about 9 minutes: tests, bench, notebooks, mpi, pipeline)
+#   bash scripts/gpu_checks.sh fmnist   (about 8 minutes: full Fashion-MNIST runs)
 #
-# (all of gpu_carry/ with the working tree is over the 64 MiB a call may carry, hence two calls).
-# `all` runs tests, bench, notebooks, mpi and pipeline in that order, each under its own time limit
-# and within ALL_SECONDS (default 540) for the lot; it goes on past a stage that fails or runs out
-# of time, prints each stage's last lines, and writes each stage's whole log and summary.txt (stage,
-# exit status, seconds; 124 = out of time) to $OUT, which the device tool brings back. One stage:
+# `all` runs its stages in that order, each under its own time limit and within ALL_SECONDS
+# (default 540) for the lot; it goes on past a stage that fails or runs out of time, prints each
+# stage's last lines, and writes each stage's whole log and summary.txt (stage, exit status,
+# seconds; 124 = out of time) to $OUT (default /tmp/tinyconv-gpu-checks). One stage alone:
 #
 #   bash scripts/gpu_checks.sh STAGE    STAGE: tests | bench | pipeline | notebooks | mpi | fmnist
 #
 # tests      every test that takes the `device` fixture, on cuda:0 (pytest -m gpu): the ops, the
-#            fast versions (fused kernels) against their references, the models, SplitAlexNet on ("cuda:0", "cuda:0");
-#            on 8 processes where pytest-xdist is installed, with the slowest tests listed
-# bench      benchmarks/gpu_alexnet.py: AlexNet 227x227, batch 128, fp32 and TF32, against PyTorch/cuDNN
-# pipeline   the training program on real JPEGs at 227 px (§2, §4.1 on the CPU, training on the GPU),
-#            two epochs of imagenette-mini with images per second, one more with --augment-on-gpu; then
-#            benchmarks/feed_vs_train.py: does the loader keep up with AlexNet's training step (fp32 and
-#            TF32; crops on the CPU and on the GPU), both measured in one run
-# notebooks  the chapters with GPU cells (00, 08) in a real Jupyter kernel (the book runs them on the CPU)
-# mpi        data parallelism with GPU arrays: MPI staged through the host, and NCCL
-# fmnist     full Fashion-MNIST on alexnet-28 with the CPU's best recipe (issue 5's accuracy figure and
-#            its GPU training time): seed 0, then seeds 1, 2, ... while another run still fits in
-#            FMNIST_SECONDS (default 480), then examples/evaluate.py on every net and their average (§6).
-#            Options after the stage name go to the training program (e.g. --epochs 60)
+#            fast versions (fused kernels) against their references, the models, SplitAlexNet on
+#            ("cuda:0", "cuda:0"); on 8 processes where pytest-xdist is installed, slowest listed
+#            (limit 240 s)
+# bench      benchmarks/gpu_alexnet.py: AlexNet 227x227, batch 128, fp32 and TF32, against
+#            PyTorch/cuDNN (limit 150 s)
+# notebooks  the chapters with GPU cells (00, 08) in a real Jupyter kernel; the book runs them on
+#            the CPU (limit 60 s)
+# mpi        data parallelism with GPU arrays: MPI staged through the host, and NCCL (limit 60 s)
+# pipeline   the training program on real JPEGs at 227 px (§2, §4.1 on the CPU, training on the
+#            GPU): two epochs of imagenette-mini with images per second, one more with
+#            --augment-on-gpu; then benchmarks/feed_vs_train.py: does the loader keep up with
+#            AlexNet's training step (fp32 and TF32; crops on the CPU and on the GPU) (limit 150 s)
+# fmnist     full Fashion-MNIST on alexnet-28 with the CPU's best recipe (the accuracy of
+#            docs/results.md, and the GPU's training time): seed 0, then seeds 1, 2, ... while
+#            another run still fits in FMNIST_SECONDS (default 480), then examples/evaluate.py on
+#            every net and their average (§6). Options after the stage name go to the training
+#            program (e.g. --epochs 60)
 #
-# It runs on a machine with CuPy and PyTorch installed (the device tool's machines have both) and
-# uses this checkout through PYTHONPATH. What such a machine cannot download is read from
-# gpu_carry/ (ignored by git; fill it on a machine with network and carry it along):
-#   gpu_carry/imagenette-mini/   a copy of ../shared/data/imagenette-mini (ILSVRC layout, 1,100 JPEGs, 14 MB)
-#   gpu_carry/fashion-mnist/     the four official .gz files (cp /usr/share/datasets/fashion-mnist/*.gz; 31 MB)
-#   gpu_carry/wheels/            pip download nbclient ipykernel nbformat -d gpu_carry/wheels
+# It needs CuPy and PyTorch installed and uses this checkout through PYTHONPATH. A machine without
+# network reads what it cannot download from gpu_carry/ (ignored by git; fill it on a machine with
+# network and copy it along with the checkout):
+#   gpu_carry/imagenette-mini/   ILSVRC-layout JPEGs for `pipeline` (a copy of ../shared/data/imagenette-mini,
+#                                1,100 JPEGs, 14 MB)
+#   gpu_carry/fashion-mnist/     the four official .gz files for `fmnist` (31 MB; Debian's
+#                                dataset-fashion-mnist package has them in /usr/share/datasets/fashion-mnist)
+#   gpu_carry/wheels/            nbclient, ipykernel and nbformat wheels for `notebooks`:
+#                                pip download nbclient ipykernel nbformat -d gpu_carry/wheels
 #                                --python-version 3.12 --only-binary=:all: --platform manylinux2014_x86_64
 #                                --platform manylinux_2_17_x86_64 --platform any   (17 MB)
-# Runs' checkpoints and figures go to /tmp/tinyconv-gpu-checks, not to $OUT: only logs come back.
+# If the files copied along are limited in size, carry imagenette-mini and wheels for `all` and
+# fashion-mnist for `fmnist`. Checkpoints and figures go to /tmp/tinyconv-gpu-checks; only logs go
+# to $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what data-parallel training (tinyconv.distributed, issue 8) needs on a fresh machine:
+# Install what data-parallel training (tinyconv.distributed) needs on a fresh machine:
 # OpenMPI from the distribution's packages when `mpirun` is missing, then mpi4py from PyPI.
 #
 #   scripts/install_mpi.sh            # as root, or with sudo available

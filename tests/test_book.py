@@ -1,6 +1,6 @@
 """The course as a book: every chapter executed by the book build, then read in a real browser.
 
-The session builds the book once, with the README's command (book/conf.py: Sphinx, myst-nb, the
+The test run builds the book once, with the README's command (book/conf.py: Sphinx, myst-nb, the
 book theme), into book/_build/html; that build is where the chapters are executed, each in a fresh
 Jupyter kernel on the CPU. The tests then check what a reader gets: every chapter ran without an
 error, the landing page lists every chapter with the run time this build measured, each page links

@@ -3,10 +3,12 @@ tinyconv's net computes, with the same weights, and its training step moves the 
 import numpy as np
 import pytest
 
-from benchmarks import dezero_mirror
-from benchmarks.cpu_train_step import NETS
-from benchmarks.training_step import make_batch, tinyconv_outputs, tinyconv_runner
-from tinyconv import nn
+pytest.importorskip("torch", reason="the benchmark's nets and twins (benchmarks/torch_mirror.py) import PyTorch")
+
+from benchmarks import dezero_mirror  # noqa: E402
+from benchmarks.cpu_train_step import NETS  # noqa: E402
+from benchmarks.training_step import make_batch, tinyconv_outputs, tinyconv_runner  # noqa: E402
+from tinyconv import nn  # noqa: E402
 
 try:
     dezero_mirror.import_dezero()

@@ -25,6 +25,7 @@ ACTIVATIONS = ("relu", "tanh")
 CHUNK, MOST_EPOCHS = 10, 80   # an arm trains 10 epochs at a time until it reaches the target, at most 80
 LEARNING_RATES = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016)
 PROBE_IMAGES, PROBE_EPOCHS = 10000, 2
+PROBE_VAL_IMAGES = 1000   # a probe is judged by its training error: the test images only show it learns
 UNREGULARISED = dict(model="fourlayer-cifar", augment=False, weight_decay=0.0, pad=0)
 
 
@@ -32,7 +33,8 @@ def probe(lab: Lab, activation: str, lr: float) -> float | None:
     """Training error over the last epoch of a short run at ``lr`` (None if it diverged)."""
     try:
         arm = lab.arm(f"figure1-probe-{activation}-lr{lr:g}", epochs=PROBE_EPOCHS, lr=lr,
-                      train_images=lab.budget.train_images or PROBE_IMAGES,
+                      train_images=lab.budget.train_images or PROBE_IMAGES, train_eval_images=0,
+                      val_images=min(PROBE_VAL_IMAGES, lab.budget.val_images or PROBE_VAL_IMAGES),
                       model_options={"activation": activation}, **UNREGULARISED)
     except Diverged as exc:   # the loss went to NaN or infinity: this rate is too high
         lab.say(f"figure1: {exc}")
@@ -55,7 +57,7 @@ def until_target(lab: Lab, activation: str, lr: float):
     epochs = CHUNK
     while True:
         arm = lab.arm(f"figure1-{activation}", epochs=epochs, lr=lr, model_options={"activation": activation},
-                      **UNREGULARISED)
+                      train_eval_images=0, **UNREGULARISED)   # Figure 1 plots the running training error
         if epochs_to(arm.rows)[0] is not None or epochs >= MOST_EPOCHS or lab.budget.train_images:
             return arm
         epochs += CHUNK
