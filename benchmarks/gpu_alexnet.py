@@ -1,11 +1,10 @@
 """The paper's AlexNet on one GPU: tinyconv (CuPy) against PyTorch/cuDNN, fp32 and TF32.
 
-NOT RUN YET. This script was written on a 2-core machine without a GPU or CuPy; it has never
-run, so no figure in docs/benchmarks.md comes from it. Run it where a GPU is lent:
+Not yet run on a GPU: no figure in docs/benchmarks.md comes from it. On a machine with a CUDA GPU:
 
     pip install -e ".[cuda12]"                       # or .[cuda13]: CuPy for the machine's CUDA
     python -m benchmarks.gpu_alexnet                  # fp32, then TF32, each in its own process
-    python -m benchmarks.gpu_alexnet --precision tf32 --batch 128 --repeat 20
+    CUPY_TF32=1 python -m benchmarks.gpu_alexnet --precision tf32 --batch 128 --repeat 20
 
 The model is AlexNet as §3.5 builds it: 3x227x227 inputs, batch 128, the towers as groups=2,
 LRN (n=5, alpha=1e-4 in the paper's convention; torch gets alpha * n), overlapping pooling,

@@ -1,6 +1,6 @@
 """Fast versions of :class:`~tinyconv.functional.conv.Conv2dFunction` (the reference, read that first).
 
-The same im2col + GEMM, arranged for speed (docs/benchmarks.md measures each change):
+The same im2col + GEMM, arranged for speed (docs/benchmarks.md measures the result):
 
 * scratch matrices (im2col's ``col``, the GEMM output) are taken from and given back to
   :mod:`.workspace`, so a step does not fault the pages of a fresh 184 MB matrix in again;
