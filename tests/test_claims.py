@@ -172,6 +172,23 @@ def test_a_diverged_arm_is_remembered_and_skipped_by_the_search(jpeg_folder, tmp
     assert figure1.probe(lab, "relu", 1e12) is None
 
 
+def test_the_rate_search_goes_past_an_end_of_the_grid_where_the_best_rate_lies():
+    tried = []
+
+    def score(lr):                       # lowest error at 0.08; diverges above 0.1
+        tried.append(lr)
+        return None if lr > 0.1 else abs(np.log2(lr / 0.08))
+
+    scores = figure1.search(score, (0.005, 0.01, 0.02))
+    assert tried == [0.005, 0.01, 0.02, 0.04, 0.08, 0.16]   # doubled until the best was inside
+    assert min((lr for lr in scores if scores[lr] is not None), key=scores.get) == 0.08
+    assert list(figure1.search(lambda lr: lr, (0.01, 0.02), extensions=2)) == [0.0025, 0.005, 0.01, 0.02]  # halved
+    assert figure1.search(lambda lr: abs(np.log2(lr / 0.08)), (0.01, 0.02), extensions=1) == {0.01: 3.0, 0.02: 2.0,
+                                                                                             0.04: 1.0}
+    with pytest.raises(ValueError, match="every learning rate tried diverged"):
+        figure1.search(lambda lr: None, (0.01, 0.02))
+
+
 def test_summaries_of_the_curves():
     rows = [{"epoch": e, "train_top1": t, "seconds": 10.0, "val_top1": v}
             for e, t, v in ((1, 0.6, 0.7), (2, 0.3, 0.5), (3, 0.2, 0.41), (4, 0.1, 0.4))]

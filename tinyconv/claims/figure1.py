@@ -9,9 +9,11 @@ The net is :class:`~tinyconv.models.FourLayerNet` with ``activation="relu"`` or 
 on the whole images (no crops, mirrors or colour noise), without weight decay or dropout, at a
 constant learning rate. Each nonlinearity gets the learning rate, out of a doubling grid, with the
 lowest training error after a short probe (:data:`PROBE_EPOCHS` epochs of :data:`PROBE_IMAGES`
-images); then each trains, :data:`CHUNK` epochs at a time, until its training error reaches 25% (at
-most :data:`MOST_EPOCHS` epochs). The result is, for each, the first epoch
-whose training error (the running error of that epoch, as Figure 1 plots it) is at most 25%, the
+images), the grid doubled past its top (or halved past its bottom) while the best rate is the
+highest (lowest) tried, so that the rate chosen is never one the grid merely stopped at. Then
+each trains, :data:`CHUNK` epochs at a time, until its training error reaches 25% (at most
+:data:`MOST_EPOCHS` epochs). The result is, for each, the first epoch whose training error
+(the running error of that epoch, as Figure 1 plots it) is at most 25%, the
 training seconds until then, and the ratio tanh / ReLU of both.
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ ACTIVATIONS = ("relu", "tanh")
 CHUNK, MOST_EPOCHS = 10, 80   # an arm trains 10 epochs at a time until it reaches the target, at most 80
 LEARNING_RATES = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016)
 PROBE_IMAGES, PROBE_EPOCHS = 10000, 2
+MOST_EXTENSIONS = 4       # rates tried past each end of the grid, at most
 PROBE_VAL_IMAGES = 1000   # a probe is judged by its training error: the test images only show it learns
 UNREGULARISED = dict(model="fourlayer-cifar", augment=False, weight_decay=0.0, pad=0)
 
@@ -40,6 +43,30 @@ def probe(lab: Lab, activation: str, lr: float) -> float | None:
         lab.say(f"figure1: {exc}")
         return None
     return arm.last("train_top1")
+
+
+def search(score, rates, extensions: int = MOST_EXTENSIONS) -> dict:
+    """{rate: score(rate)} over ``rates``, extended past an end of the grid while the best rate lies there.
+
+    ``score`` is a training error, or None where the rate diverged. While the lowest error is at the
+    highest rate tried, the rate is doubled and tried too (at most ``extensions`` times); likewise
+    halved past the lowest.
+    """
+    scores = {lr: score(lr) for lr in rates}
+
+    def best():
+        finite = [lr for lr in scores if scores[lr] is not None]
+        if not finite:
+            raise ValueError(f"every learning rate tried diverged ({', '.join(f'{lr:g}' for lr in sorted(scores))})")
+        return min(finite, key=scores.get)
+
+    for edge, step in ((max, 2.0), (min, 0.5)):
+        for _ in range(extensions):
+            if best() != edge(scores):
+                break
+            lr = edge(scores) * step
+            scores[lr] = score(lr)
+    return dict(sorted(scores.items()))
 
 
 def epochs_to(rows, target: float = TARGET):
@@ -64,10 +91,10 @@ def until_target(lab: Lab, activation: str, lr: float):
 
 
 def run(lab: Lab) -> dict:
-    rates = LEARNING_RATES if lab.budget.train_images is None else LEARNING_RATES[1:3]
-    search = {act: {f"{lr:g}": probe(lab, act, lr) for lr in rates} for act in ACTIVATIONS}
-    chosen = {act: float(min((lr for lr in scores if scores[lr] is not None), key=scores.get))
-              for act, scores in search.items()}
+    full = lab.budget.train_images is None
+    rates, extensions = (LEARNING_RATES, MOST_EXTENSIONS) if full else (LEARNING_RATES[1:3], 0)
+    scores = {act: search(lambda lr, act=act: probe(lab, act, lr), rates, extensions) for act in ACTIVATIONS}
+    chosen = {act: min((lr for lr in s if s[lr] is not None), key=s.get) for act, s in scores.items()}
     arms = {act: until_target(lab, act, chosen[act]) for act in ACTIVATIONS}
     reached = {act: epochs_to(arm.rows) for act, arm in arms.items()}
     (relu_epochs, relu_s), (tanh_epochs, tanh_s) = reached["relu"], reached["tanh"]
@@ -77,7 +104,9 @@ def run(lab: Lab) -> dict:
     return {
         "claim": CLAIM, "paper": {"ratio": 6},
         "learning_rate_search": {"probe": f"{PROBE_EPOCHS} epochs of {PROBE_IMAGES} images",
-                                 "training_error": search, "chosen": chosen},
+                                 "training_error": {act: {f"{lr:g}": e for lr, e in s.items()}
+                                                    for act, s in scores.items()},
+                                 "chosen": chosen},
         "epochs_to_25pct": {"relu": relu_epochs, "tanh": tanh_epochs},
         "seconds_to_25pct": {"relu": relu_s, "tanh": tanh_s},
         "ratio_epochs": tanh_epochs / relu_epochs if relu_epochs and tanh_epochs else None,
