@@ -7,8 +7,8 @@ Build it from the repository root (README, "The book"):
 myst-nb executes each notebook in a fresh Jupyter kernel (on the CPU, in the notebook's own
 folder) and renders its outputs; the chapter table on the landing page takes each chapter's run
 time from that execution (book/_ext/chapter_table.py). Nothing is fetched from the network while
-building: the theme and myst-nb ship their files, and the chapters read only files that tinyconv
-and matplotlib ship.
+building or reading: the theme and myst-nb ship their files, MathJax comes from the
+sphinx-mathjax-offline package, and the chapters read only files that tinyconv and matplotlib ship.
 """
 import os
 import sys
@@ -28,7 +28,8 @@ project = "tinyconv: AlexNet, chapter by chapter"
 author = "the tinyconv authors"
 copyright = "the tinyconv authors, MIT licence"
 
-extensions = ["myst_nb", "chapter_table"]
+# sphinx-mathjax-offline copies MathJax into _static: the formulas render with no network when read
+extensions = ["myst_nb", "chapter_table", "sphinx-mathjax-offline"]
 root_doc = "index"
 exclude_patterns = ["_build", "notebooks/README.md", "**/.ipynb_checkpoints"]
 

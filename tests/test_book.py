@@ -182,6 +182,23 @@ return {
 };
 """
 
+# Waits for MathJax (copied into the book, no network) to typeset; counts the formulas and what it rendered.
+MATH_STATE = """
+const done = arguments[arguments.length - 1];
+const formulas = document.querySelectorAll("div.math, span.math").length;
+const started = Date.now();
+(function wait() {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+        const typeset = () => document.querySelectorAll("mjx-container").length;
+        MathJax.startup.promise.then(() => done({formulas, typeset: typeset()}));
+    } else if (Date.now() - started > 10000) {
+        done({formulas, typeset: 0});
+    } else {
+        setTimeout(wait, 50);
+    }
+})();
+"""
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["index"] + [f"notebooks/{stem}" for stem in IDS])
@@ -192,6 +209,9 @@ def test_page_renders_in_chromium(book, browser, name):
     assert state["heading"], f"{name}: no heading rendered"
     assert state["errorOutputs"] == 0 and not state["traceback"], f"{name}: error or traceback output on the page"
     assert not state["notLoaded"], f"{name}: figures that did not load: {state['notLoaded']}"
+    browser.set_script_timeout(30)
+    math = browser.execute_async_script(MATH_STATE)
+    assert math["typeset"] >= math["formulas"], f"{name}: {math['formulas']} formulas, {math['typeset']} typeset"
     if name.startswith("notebooks/") and "plt.show()" in (ROOT / f"{name}.ipynb").read_text():
         assert state["images"] > 0, f"{name} draws figures, but the page shows none"
     shots = os.environ.get("TINYCONV_BOOK_SCREENSHOTS")
