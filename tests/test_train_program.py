@@ -94,12 +94,21 @@ def test_interrupted_and_resumed_run_ends_with_identical_weights(train_main, tmp
         kwargs["on_step"] = lambda b: os.kill(os.getpid(), signal.SIGINT) if b == 4 else None
         return real_train_epoch(*args, **kwargs)
 
+    class Clock:                     # run.py's clock: 100 s pass between two readings
+        now = 0.0
+
+        @classmethod
+        def perf_counter(cls):
+            cls.now += 100.0
+            return cls.now
+
     monkeypatch.setattr(run, "train_epoch", ctrl_c_after_batch_4)
+    monkeypatch.setattr(run, "time", Clock)
     ckpt = str(pieces / "checkpoint.npz")
     assert train_main(common + ["--epochs", "2", "--out", str(pieces), "--resume", ckpt]) == 130
     assert "Ctrl-C: finishing this step" in capsys.readouterr().out
     state = load_checkpoint(ckpt)
-    assert state["epoch"] == 1 and state["progress"]["batches"] == 5
+    assert state["epoch"] == 1 and state["progress"]["batches"] == 5 and state["progress"]["seconds"] == 100.0
     monkeypatch.setattr(run, "train_epoch", real_train_epoch)
     assert train_main(common + ["--epochs", "2", "--out", str(pieces), "--resume", ckpt]) == 0
     assert "5 batches into epoch 2" in capsys.readouterr().out
@@ -110,6 +119,7 @@ def test_interrupted_and_resumed_run_ends_with_identical_weights(train_main, tmp
     assert [r["epoch"] for r in rows] == [1, 2]
     assert [r["val_top1"] for r in rows] == [r["val_top1"] for r in expected]
     assert rows[1]["train_loss"] == pytest.approx(expected[1]["train_loss"], rel=1e-12)
+    assert rows[1]["seconds"] == 200.0           # the epoch's time before the Ctrl-C and after the resume
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(train_main, tmp_path, monkeypatch, capsys):

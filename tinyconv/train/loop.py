@@ -29,6 +29,7 @@ class EpochProgress:
     images: int = 0
     loss_sum: float = 0.0
     errors: float = 0.0
+    seconds: float = 0.0   # training time of this epoch before the interruption (the epoch's row adds it up)
 
     def state_dict(self) -> dict:
         return asdict(self)

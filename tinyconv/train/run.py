@@ -244,11 +244,12 @@ def _train(cfg: TrainConfig, say, comm) -> dict:
                 say(f"the last good checkpoint is {last_good}" if last_good else "no checkpoint was written yet")
                 return {"status": "diverged", "out": out, "epoch": epoch - 1, "val": result, "test": {}}
             if stop.requested:
+                progress.seconds += time.perf_counter() - started
                 save(epoch - 1, progress)
                 say(f"interrupted in epoch {epoch}: saved {ckpt_path}")
                 status, epoch = "interrupted", epoch - 1
                 break
-            seconds = time.perf_counter() - started
+            seconds = progress.seconds + time.perf_counter() - started
             result = evaluate(model, val_loader, desc="validation", show=cfg.progress, communicator=comm)
             fit = {} if train_eval_loader is None else evaluate(
                 model, train_eval_loader, desc="training images", show=cfg.progress, communicator=comm)
