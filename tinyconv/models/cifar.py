@@ -12,7 +12,7 @@ weights than any other layer's, and the net diverges at every learning rate that
 (measured: loss 4 -> 50 within 5 steps at lr 0.0005). It draws its own weights, scaled to each
 layer's fan-in for the nonlinearity that follows (He et al. 2015 for ReLU, LeCun et al. 1998 for
 tanh and for the output layer): with §5's N(0, 0.01) the tanh net would start nearly linear and
-the ReLU net's signal would shrink tenfold per layer, handicaps the paper's nets did not have.
+the ReLU net's signal would shrink about fivefold per layer, handicaps the paper's nets did not have.
 
 §3.3: "On CIFAR-10 [...] a four-layer CNN achieved a 13% test error rate without normalization and
 11% with normalization" (cuda-convnet's nets). :class:`ConvNetCIFAR` is that kind of net, the one
