@@ -154,8 +154,10 @@ def test_diverging_learning_rate_is_caught(train_main, tmp_path, capsys):
     assert not (out / "checkpoint.npz").exists()  # nothing good to keep yet
 
 
-def test_bad_checkpoints_and_missing_gpu_are_reported(train_main, tmp_path, capsys):
+def test_bad_checkpoints_and_missing_gpu_are_reported(train_main, tmp_path, capsys, monkeypatch):
     from dataclasses import asdict
+
+    monkeypatch.chdir(tmp_path)   # the runs below without --out would claim runs/... here, not in the clone
 
     from tinyconv import models
     other = tmp_path / "other" / "checkpoint.npz"  # the options of a run on 10 classes, the weights of a 5-class net
