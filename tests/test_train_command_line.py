@@ -197,5 +197,5 @@ def test_ctrl_c_while_the_data_loads_stops_without_a_traceback_or_an_empty_folde
               "run.choose_splits = choose_splits\n")
     result = program(TINY + ["--out", "run"], tmp_path, before=before)
     assert result.returncode == 130 and "Traceback" not in result.stderr, result.stderr
-    assert "stopped by Ctrl-C" in result.stderr
-    assert not (tmp_path / "run").exists()                         # a run that wrote nothing leaves no folder
+    assert "stopped by Ctrl-C" in result.stderr, result.stdout + result.stderr
+    assert not (tmp_path / "run").exists(), list((tmp_path / "run").iterdir())   # a run that wrote nothing leaves none
