@@ -45,6 +45,14 @@ def probe(lab: Lab, activation: str, lr: float) -> float | None:
     return arm.last("train_top1")
 
 
+def best_rate(scores: dict) -> float:
+    """The rate with the lowest training error among those that did not diverge (score None)."""
+    finite = [lr for lr in scores if scores[lr] is not None]
+    if not finite:
+        raise ValueError(f"every learning rate tried diverged ({', '.join(f'{lr:g}' for lr in sorted(scores))})")
+    return min(finite, key=scores.get)
+
+
 def search(score, rates, extensions: int = MOST_EXTENSIONS) -> dict:
     """{rate: score(rate)} over ``rates``, extended past an end of the grid while the best rate lies there.
 
@@ -53,16 +61,9 @@ def search(score, rates, extensions: int = MOST_EXTENSIONS) -> dict:
     halved past the lowest.
     """
     scores = {lr: score(lr) for lr in rates}
-
-    def best():
-        finite = [lr for lr in scores if scores[lr] is not None]
-        if not finite:
-            raise ValueError(f"every learning rate tried diverged ({', '.join(f'{lr:g}' for lr in sorted(scores))})")
-        return min(finite, key=scores.get)
-
     for edge, step in ((max, 2.0), (min, 0.5)):
         for _ in range(extensions):
-            if best() != edge(scores):
+            if best_rate(scores) != edge(scores):
                 break
             lr = edge(scores) * step
             scores[lr] = score(lr)
@@ -94,7 +95,7 @@ def run(lab: Lab) -> dict:
     full = lab.budget.train_images is None
     rates, extensions = (LEARNING_RATES, MOST_EXTENSIONS) if full else (LEARNING_RATES[1:3], 0)
     scores = {act: search(lambda lr, act=act: probe(lab, act, lr), rates, extensions) for act in ACTIVATIONS}
-    chosen = {act: min((lr for lr in s if s[lr] is not None), key=s.get) for act, s in scores.items()}
+    chosen = {act: best_rate(s) for act, s in scores.items()}
     arms = {act: until_target(lab, act, chosen[act]) for act in ACTIVATIONS}
     reached = {act: epochs_to(arm.rows) for act, arm in arms.items()}
     (relu_epochs, relu_s), (tanh_epochs, tanh_s) = reached["relu"], reached["tanh"]
